@@ -22,9 +22,20 @@ set(TORCH_LIB_DIR "${TORCH_ROOT}/lib")
 
 add_library(tessera_torch INTERFACE)
 add_library(tessera::torch ALIAS tessera_torch)
+# The wheel's include/ also carries its own copy of fmt (12.x), which would shadow
+# Debian's fmt 9 that spdlog is built against. Expose include/ through a folder of
+# links that leaves fmt/ out; the torch headers we use do not include fmt.
+set(TORCH_INCLUDE_DIR "${CMAKE_BINARY_DIR}/torch-include")
+file(MAKE_DIRECTORY "${TORCH_INCLUDE_DIR}")
+file(GLOB _torch_include_entries RELATIVE "${TORCH_ROOT}/include" "${TORCH_ROOT}/include/*")
+foreach(_entry IN LISTS _torch_include_entries)
+  if(NOT _entry STREQUAL "fmt" AND NOT EXISTS "${TORCH_INCLUDE_DIR}/${_entry}")
+    file(CREATE_LINK "${TORCH_ROOT}/include/${_entry}" "${TORCH_INCLUDE_DIR}/${_entry}" SYMBOLIC)
+  endif()
+endforeach()
 target_include_directories(tessera_torch SYSTEM INTERFACE
-  "${TORCH_ROOT}/include"
-  "${TORCH_ROOT}/include/torch/csrc/api/include")
+  "${TORCH_INCLUDE_DIR}"
+  "${TORCH_INCLUDE_DIR}/torch/csrc/api/include")
 # The wheel is built with the C++11 ABI.
 target_compile_definitions(tessera_torch INTERFACE _GLIBCXX_USE_CXX11_ABI=1)
 target_link_libraries(tessera_torch INTERFACE

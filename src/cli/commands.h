@@ -1,0 +1,14 @@
+// The tessera subcommands; each file registers one on the app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace tessera::cli {
+
+// Each adds its subcommand to `app`; the callback runs the command and throws
+// tessera::Error for anything the user can fix.
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_models_command(CLI::App& app);
+
+}  // namespace tessera::cli

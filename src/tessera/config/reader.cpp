@@ -1,0 +1,449 @@
+// Reading a recipe tree into RecipeConfig: one Section per YAML map, read in struct
+// order, with a typed read per field and a check for keys nobody read.
+#include "tessera/config/reader.h"
+
+#include <charconv>
+#include <cmath>
+#include <optional>
+#include <vector>
+
+#include "tessera/config/names.h"
+#include "tessera/core/suggest.h"
+#include "tessera/core/error.h"
+
+namespace tessera::config {
+
+using core::closest_match;
+using core::join;
+
+namespace {
+
+// ---- scalars -----------------------------------------------------------------
+
+// What a value looks like, for "expected X, got Y".
+std::string describe(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::Null: return "nothing (null)";
+    case Value::Kind::Sequence: return "a list";
+    case Value::Kind::Map: return "a map";
+    case Value::Kind::Scalar: break;
+  }
+  return "'" + v.scalar + "'";
+}
+
+std::string describe(const TreeNode& node) { return node.is_map ? "a map" : describe(node.value); }
+
+bool is_null(const TreeNode& node) { return !node.is_map && node.value.kind == Value::Kind::Null; }
+
+// std::from_chars takes no leading '+', YAML does.
+std::string_view strip_plus(std::string_view text) {
+  if (text.size() > 1 && text[0] == '+' && text[1] != '-' && text[1] != '+') text.remove_prefix(1);
+  return text;
+}
+
+std::optional<int64_t> parse_int(std::string_view text) {
+  text = strip_plus(text);
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::optional<uint64_t> parse_uint(std::string_view text) {
+  text = strip_plus(text);
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+// Finite numbers only: inf and nan are never a sensible hyper-parameter.
+std::optional<double> parse_double(std::string_view text) {
+  text = strip_plus(text);
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty() || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// YAML 1.2's core spellings; yes/no/on/off are rejected on purpose (the Norway problem).
+std::optional<bool> parse_bool(std::string_view text) {
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  return std::nullopt;
+}
+
+// "0", "1", "0.5": range bounds in messages.
+std::string format_bound(double v) {
+  char buffer[32];
+  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), v);
+  return std::string(buffer, result.ptr);
+}
+
+// ---- ranges ------------------------------------------------------------------
+
+// The allowed interval of a number; unbounded sides are nullopt.
+struct Range {
+  std::optional<double> low;
+  bool low_inclusive = true;
+  std::optional<double> high;
+  bool high_inclusive = true;
+
+  bool contains(double v) const {
+    if (low && (low_inclusive ? v < *low : v <= *low)) return false;
+    if (high && (high_inclusive ? v > *high : v >= *high)) return false;
+    return true;
+  }
+
+  std::string describe() const {
+    if (low && high) {
+      return "in " + std::string(low_inclusive ? "[" : "(") + format_bound(*low) + ", " +
+             format_bound(*high) + (high_inclusive ? "]" : ")");
+    }
+    if (low) return (low_inclusive ? ">= " : "> ") + format_bound(*low);
+    if (high) return (high_inclusive ? "<= " : "< ") + format_bound(*high);
+    return "any number";
+  }
+};
+
+Range any_value() { return Range{}; }
+Range at_least(double v) { return Range{v, true, std::nullopt, true}; }
+Range above(double v) { return Range{v, false, std::nullopt, true}; }
+Range closed(double lo, double hi) { return Range{lo, true, hi, true}; }
+Range half_open(double lo, double hi) { return Range{lo, true, hi, false}; }
+
+// ---- sections ----------------------------------------------------------------
+
+const TreeNode& empty_map() {
+  static const TreeNode node = [] {
+    TreeNode n;
+    n.is_map = true;
+    return n;
+  }();
+  return node;
+}
+
+// One YAML map being read into one struct. Every read names its key, which makes
+// it valid; finish() rejects the keys no read asked for.
+class Section {
+ public:
+  Section(const TreeNode& node, std::string path) : node_(&node), path_(std::move(path)) {}
+
+  // A nested map; absent or empty (null) reads as empty.
+  Section section(const std::string& key) {
+    const TreeNode* child = take(key);
+    if (child == nullptr || is_null(*child)) return Section(empty_map(), full(key));
+    if (!child->is_map) {
+      fail(*child, key, "expected a section (a map of keys), got " + describe(*child));
+    }
+    return Section(*child, full(key));
+  }
+
+  // A key that is valid here but read elsewhere (only for suggestions).
+  void allow(const std::string& key) { valid_.push_back(key); }
+
+  // Non-empty strings.
+  void read(const std::string& key, std::string& out) {
+    const TreeNode* node = take(key);
+    if (node == nullptr) return;
+    std::string text = scalar(*node, key, "a string");
+    if (text.empty()) fail(*node, key, "must not be empty");
+    out = std::move(text);
+  }
+
+  void read(const std::string& key, bool& out) {
+    if (const TreeNode* node = take(key)) out = to_bool(*node, key);
+  }
+
+  void read(const std::string& key, std::optional<bool>& out) {
+    const TreeNode* node = take(key);
+    if (node == nullptr) return;
+    out = is_null(*node) ? std::nullopt : std::optional<bool>(to_bool(*node, key));
+  }
+
+  void read(const std::string& key, int64_t& out, const Range& range) {
+    if (const TreeNode* node = take(key)) out = to_int(*node, key, range);
+  }
+
+  // An explicit null unsets the field, so a child or --set can return to the preset.
+  void read(const std::string& key, std::optional<int64_t>& out, const Range& range) {
+    const TreeNode* node = take(key);
+    if (node == nullptr) return;
+    out = is_null(*node) ? std::nullopt : std::optional<int64_t>(to_int(*node, key, range));
+  }
+
+  void read(const std::string& key, uint64_t& out) {
+    const TreeNode* node = take(key);
+    if (node == nullptr) return;
+    const std::string text = scalar(*node, key, "a non-negative integer");
+    const auto value = parse_uint(text);
+    if (!value) fail(*node, key, "expected a non-negative integer, got '" + text + "'");
+    out = *value;
+  }
+
+  void read(const std::string& key, double& out, const Range& range) {
+    if (const TreeNode* node = take(key)) out = to_double(*node, key, range);
+  }
+
+  void read(const std::string& key, std::optional<double>& out, const Range& range) {
+    const TreeNode* node = take(key);
+    if (node == nullptr) return;
+    out = is_null(*node) ? std::nullopt : std::optional<double>(to_double(*node, key, range));
+  }
+
+  // A non-empty list of numbers, each within `range`.
+  void read(const std::string& key, std::vector<double>& out, const Range& range) {
+    const TreeNode* node = take(key);
+    if (node == nullptr) return;
+    std::vector<double> values = to_doubles(*node, key, range);
+    if (values.empty()) fail(*node, key, "must not be empty (one number per channel)");
+    out = std::move(values);
+  }
+
+  void read(const std::string& key, std::array<double, 2>& out, const Range& range) {
+    const TreeNode* node = take(key);
+    if (node == nullptr) return;
+    const std::vector<double> values = to_doubles(*node, key, range);
+    if (values.size() != 2) {
+      fail(*node, key, "expected a list of 2 numbers, got " + std::to_string(values.size()));
+    }
+    out = {values[0], values[1]};
+  }
+
+  template <typename E>
+  void read_enum(const std::string& key, E& out) {
+    if (const TreeNode* node = take(key)) out = to_enum<E>(*node, key);
+  }
+
+  template <typename E>
+  void read_enum(const std::string& key, std::optional<E>& out) {
+    const TreeNode* node = take(key);
+    if (node == nullptr) return;
+    out = is_null(*node) ? std::nullopt : std::optional<E>(to_enum<E>(*node, key));
+  }
+
+  // The node read for `key` (after its read), for checks across fields.
+  const TreeNode* find(const std::string& key) const { return node_->find(key); }
+
+  [[noreturn]] void fail(const TreeNode& node, const std::string& key,
+                         const std::string& message) const {
+    throw Error(node.origin.text(), full(key) + ": " + message);
+  }
+
+  // Throws at the first key that no read asked for, suggesting a near miss.
+  void finish() const {
+    for (const auto& child : node_->children) {
+      bool known = false;
+      for (const auto& key : valid_) known = known || key == child.key;
+      if (known) continue;
+      std::string message = "unknown key '" + full(child.key) + "'";
+      if (const auto suggestion = closest_match(child.key, valid_)) {
+        message += "; did you mean '" + *suggestion + "'?";
+      } else {
+        message += "; valid keys" + std::string(path_.empty() ? "" : " in '" + path_ + "'") +
+                   " are: " + join(valid_);
+      }
+      throw Error(child.origin.text(), message);
+    }
+  }
+
+ private:
+  const TreeNode* take(const std::string& key) {
+    valid_.push_back(key);
+    return node_->find(key);
+  }
+
+  std::string full(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  std::string scalar(const TreeNode& node, const std::string& key, const std::string& expected) const {
+    if (node.is_map || node.value.kind != Value::Kind::Scalar) {
+      fail(node, key, "expected " + expected + ", got " + describe(node));
+    }
+    return node.value.scalar;
+  }
+
+  bool to_bool(const TreeNode& node, const std::string& key) const {
+    const std::string text = scalar(node, key, "true or false");
+    const auto value = parse_bool(text);
+    if (!value) fail(node, key, "expected true or false, got '" + text + "'");
+    return *value;
+  }
+
+  int64_t to_int(const TreeNode& node, const std::string& key, const Range& range) const {
+    const std::string text = scalar(node, key, "an integer");
+    const auto value = parse_int(text);
+    if (!value) fail(node, key, "expected an integer, got '" + text + "'");
+    if (!range.contains(static_cast<double>(*value))) {
+      fail(node, key, text + " is out of range; must be " + range.describe());
+    }
+    return *value;
+  }
+
+  double to_double(const TreeNode& node, const std::string& key, const Range& range) const {
+    const std::string text = scalar(node, key, "a number");
+    const auto value = parse_double(text);
+    if (!value) fail(node, key, "expected a number, got '" + text + "'");
+    if (!range.contains(*value)) fail(node, key, text + " is out of range; must be " + range.describe());
+    return *value;
+  }
+
+  std::vector<double> to_doubles(const TreeNode& node, const std::string& key,
+                                 const Range& range) const {
+    if (node.is_map || node.value.kind != Value::Kind::Sequence) {
+      fail(node, key, "expected a list of numbers, got " + describe(node));
+    }
+    std::vector<double> values;
+    for (std::size_t i = 0; i < node.value.items.size(); ++i) {
+      const Value& item = node.value.items[i];
+      const std::string item_key = key + "[" + std::to_string(i) + "]";
+      const auto value =
+          item.kind == Value::Kind::Scalar ? parse_double(item.scalar) : std::nullopt;
+      if (!value) fail(node, item_key, "expected a number, got " + describe(item));
+      if (!range.contains(*value)) {
+        fail(node, item_key, item.scalar + " is out of range; must be " + range.describe());
+      }
+      values.push_back(*value);
+    }
+    return values;
+  }
+
+  template <typename E>
+  E to_enum(const TreeNode& node, const std::string& key) const {
+    const std::vector<std::string> choices = names_of<E>();
+    const std::string text = scalar(node, key, "one of " + join(choices, "|"));
+    if (const auto value = from_string<E>(text)) return *value;
+    std::string message = "expected one of " + join(choices, "|") + ", got '" + text + "'";
+    if (const auto suggestion = closest_match(text, choices)) {
+      message += "; did you mean '" + *suggestion + "'?";
+    }
+    fail(node, key, message);
+  }
+
+  const TreeNode* node_;
+  std::string path_;                // dotted path of this map; empty at the top
+  std::vector<std::string> valid_;  // keys read so far, in struct order
+};
+
+// ---- the recipe --------------------------------------------------------------
+
+void read_model(Section s, ModelConfig& m) {
+  s.read("name", m.name);
+  s.read("img_size", m.img_size, at_least(1));
+  s.read("patch_size", m.patch_size, at_least(1));
+  s.read("in_chans", m.in_chans, at_least(1));
+  s.read("num_classes", m.num_classes, at_least(1));
+  s.read("embed_dim", m.embed_dim, at_least(1));
+  s.read("depth", m.depth, at_least(1));
+  s.read("num_heads", m.num_heads, at_least(1));
+  s.read("mlp_ratio", m.mlp_ratio, above(0));
+  s.read("qkv_bias", m.qkv_bias);
+  s.read("class_token", m.class_token);
+  s.read_enum("global_pool", m.global_pool);
+  s.read("drop_rate", m.drop_rate, half_open(0, 1));
+  s.read("attn_drop_rate", m.attn_drop_rate, half_open(0, 1));
+  s.read("drop_path_rate", m.drop_path_rate, half_open(0, 1));
+  s.finish();
+}
+
+void read_augment(Section s, AugmentConfig& a) {
+  s.read("random_crop_padding", a.random_crop_padding, at_least(0));
+  s.read("hflip", a.hflip, closed(0, 1));
+  s.finish();
+}
+
+void read_data(Section s, DataConfig& d) {
+  s.read_enum("dataset", d.dataset);
+  s.read("root", d.root);
+  s.read("batch_size", d.batch_size, at_least(1));
+  s.read("eval_batch_size", d.eval_batch_size, at_least(1));
+  s.read("num_workers", d.num_workers, at_least(0));
+  s.read("prefetch_batches", d.prefetch_batches, at_least(1));
+  s.read("limit_train", d.limit_train, at_least(0));
+  s.read("limit_eval", d.limit_eval, at_least(0));
+  s.read("mean", d.mean, any_value());
+  s.read("std", d.std, above(0));
+  if (d.mean.size() != d.std.size()) {
+    // Point at the one that was set (the other kept its default); when both were,
+    // at an override if one came from --set, else at std.
+    const TreeNode* mean = s.find("mean");
+    const TreeNode* std = s.find("std");
+    const bool blame_mean =
+        std == nullptr || (mean != nullptr && mean->origin.line == 0 && std->origin.line > 0);
+    const TreeNode& at = blame_mean ? *mean : *std;
+    const std::size_t here = blame_mean ? d.mean.size() : d.std.size();
+    const std::size_t there = blame_mean ? d.std.size() : d.mean.size();
+    s.fail(at, at.key,
+           "has " + std::to_string(here) + " values but data." + (blame_mean ? "std" : "mean") +
+               " has " + std::to_string(there) + "; give one of each per channel");
+  }
+  read_augment(s.section("augment"), d.augment);
+  s.finish();
+}
+
+void read_optim(Section s, OptimConfig& o) {
+  s.read_enum("name", o.name);
+  s.read("learning_rate", o.learning_rate, above(0));
+  s.read("weight_decay", o.weight_decay, at_least(0));
+  s.read("betas", o.betas, half_open(0, 1));
+  s.read("eps", o.eps, above(0));
+  s.read("momentum", o.momentum, half_open(0, 1));
+  s.read("nesterov", o.nesterov);
+  s.read("clip_grad_norm", o.clip_grad_norm, at_least(0));
+  s.finish();
+}
+
+void read_schedule(Section s, ScheduleConfig& c) {
+  s.read_enum("name", c.name);
+  s.read("warmup_epochs", c.warmup_epochs, at_least(0));
+  s.read("warmup_lr", c.warmup_lr, at_least(0));
+  s.read("min_lr", c.min_lr, at_least(0));
+  s.finish();
+}
+
+void read_train(Section s, TrainConfig& t) {
+  s.read("epochs", t.epochs, at_least(1));
+  s.read("label_smoothing", t.label_smoothing, half_open(0, 1));
+  s.read("seed", t.seed);
+  s.read_enum("device", t.device);
+  s.read_enum("attention", t.attention);
+  s.read("threads", t.threads, at_least(0));
+  s.read("eval_every", t.eval_every, at_least(1));
+  s.finish();
+}
+
+void read_logging(Section s, LoggingConfig& l) {
+  s.read("output_dir", l.output_dir);
+  s.read_enum("progress", l.progress);
+  s.read("log_every", l.log_every, at_least(1));
+  s.finish();
+}
+
+void read_checkpoint(Section s, CheckpointConfig& c) {
+  s.read("save_last", c.save_last);
+  s.read("every_epochs", c.every_epochs, at_least(0));
+  s.finish();
+}
+
+}  // namespace
+
+RecipeConfig read_recipe(const TreeNode& root, const std::string& default_name) {
+  RecipeConfig c;
+  c.name = default_name;
+  Section top(root, "");
+  top.read("name", c.name);
+  top.read_enum("precision", c.precision);
+  read_model(top.section("model"), c.model);
+  read_data(top.section("data"), c.data);
+  read_optim(top.section("optim"), c.optim);
+  read_schedule(top.section("schedule"), c.schedule);
+  read_train(top.section("train"), c.train);
+  read_logging(top.section("logging"), c.logging);
+  read_checkpoint(top.section("checkpoint"), c.checkpoint);
+  top.allow("base");  // consumed by inheritance before reading; listed for suggestions
+  top.finish();
+  return c;
+}
+
+}  // namespace tessera::config

@@ -1,0 +1,174 @@
+// Writing a RecipeConfig as YAML, field by field.
+#include "tessera/config/writer.h"
+
+#include <charconv>
+#include <optional>
+#include <sstream>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "tessera/config/names.h"
+
+namespace tessera::config {
+
+namespace {
+
+// Shortest text that reads back to exactly `v`, always looking like a float:
+// 0.05, 3.0, 1e-8.
+std::string format_double(double v) {
+  char buffer[64];
+  const auto result = std::to_chars(buffer, buffer + sizeof(buffer), v);
+  std::string text(buffer, result.ptr);
+  const auto e = text.find('e');
+  if (e != std::string::npos) {
+    // to_chars writes 1e-08; drop the exponent's leading zeros.
+    std::size_t digits = e + 1;
+    if (digits < text.size() && (text[digits] == '-' || text[digits] == '+')) ++digits;
+    std::size_t zeros = digits;
+    while (zeros + 1 < text.size() && text[zeros] == '0') ++zeros;
+    text.erase(digits, zeros - digits);
+    if (text[e + 1] == '+') text.erase(e + 1, 1);
+  } else if (text.find('.') == std::string::npos) {
+    text += ".0";
+  }
+  return text;
+}
+
+// A string scalar, quoted only when YAML would otherwise read something else.
+std::string format_string(const std::string& s) {
+  YAML::Emitter emitter;
+  emitter << s;
+  return emitter.c_str();
+}
+
+std::string format_list(const std::vector<double>& values) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) text += ", ";
+    text += format_double(values[i]);
+  }
+  return text + "]";
+}
+
+// Lines of "<indent>key: value", one section at a time.
+class Writer {
+ public:
+  void section(const std::string& key) {
+    if (!out_.str().empty() && indent_.empty()) out_ << "\n";
+    out_ << indent_ << key << ":\n";
+    indent_ += "  ";
+  }
+  void end_section() { indent_.resize(indent_.size() - 2); }
+
+  void put(const std::string& key, const std::string& text) {
+    out_ << indent_ << key << ": " << text << "\n";
+  }
+  void put_string(const std::string& key, const std::string& v) { put(key, format_string(v)); }
+  void put(const std::string& key, int64_t v) { put(key, std::to_string(v)); }
+  void put(const std::string& key, uint64_t v) { put(key, std::to_string(v)); }
+  void put(const std::string& key, double v) { put(key, format_double(v)); }
+  void put(const std::string& key, bool v) { put(key, std::string(v ? "true" : "false")); }
+
+  template <typename T>
+  void put(const std::string& key, const std::optional<T>& v) {
+    if (v) put(key, *v);
+  }
+
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+  std::string indent_;
+};
+
+}  // namespace
+
+std::string write_recipe(const RecipeConfig& c) {
+  Writer w;
+  w.put_string("name", c.name);
+  w.put("precision", to_string(c.precision));
+
+  const ModelConfig& m = c.model;
+  w.section("model");
+  w.put_string("name", m.name);
+  w.put("img_size", m.img_size);
+  w.put("patch_size", m.patch_size);
+  w.put("in_chans", m.in_chans);
+  w.put("num_classes", m.num_classes);
+  w.put("embed_dim", m.embed_dim);
+  w.put("depth", m.depth);
+  w.put("num_heads", m.num_heads);
+  w.put("mlp_ratio", m.mlp_ratio);
+  w.put("qkv_bias", m.qkv_bias);
+  w.put("class_token", m.class_token);
+  if (m.global_pool) w.put("global_pool", to_string(*m.global_pool));
+  w.put("drop_rate", m.drop_rate);
+  w.put("attn_drop_rate", m.attn_drop_rate);
+  w.put("drop_path_rate", m.drop_path_rate);
+  w.end_section();
+
+  const DataConfig& d = c.data;
+  w.section("data");
+  w.put("dataset", to_string(d.dataset));
+  w.put_string("root", d.root);
+  w.put("batch_size", d.batch_size);
+  w.put("eval_batch_size", d.eval_batch_size);
+  w.put("num_workers", d.num_workers);
+  w.put("prefetch_batches", d.prefetch_batches);
+  w.put("limit_train", d.limit_train);
+  w.put("limit_eval", d.limit_eval);
+  w.put("mean", format_list(d.mean));
+  w.put("std", format_list(d.std));
+  w.section("augment");
+  w.put("random_crop_padding", d.augment.random_crop_padding);
+  w.put("hflip", d.augment.hflip);
+  w.end_section();
+  w.end_section();
+
+  const OptimConfig& o = c.optim;
+  w.section("optim");
+  w.put("name", to_string(o.name));
+  w.put("learning_rate", o.learning_rate);
+  w.put("weight_decay", o.weight_decay);
+  w.put("betas", format_list({o.betas[0], o.betas[1]}));
+  w.put("eps", o.eps);
+  w.put("momentum", o.momentum);
+  w.put("nesterov", o.nesterov);
+  w.put("clip_grad_norm", o.clip_grad_norm);
+  w.end_section();
+
+  const ScheduleConfig& s = c.schedule;
+  w.section("schedule");
+  w.put("name", to_string(s.name));
+  w.put("warmup_epochs", s.warmup_epochs);
+  w.put("warmup_lr", s.warmup_lr);
+  w.put("min_lr", s.min_lr);
+  w.end_section();
+
+  const TrainConfig& t = c.train;
+  w.section("train");
+  w.put("epochs", t.epochs);
+  w.put("label_smoothing", t.label_smoothing);
+  w.put("seed", t.seed);
+  w.put("device", to_string(t.device));
+  w.put("attention", to_string(t.attention));
+  w.put("threads", t.threads);
+  w.put("eval_every", t.eval_every);
+  w.end_section();
+
+  const LoggingConfig& l = c.logging;
+  w.section("logging");
+  w.put_string("output_dir", l.output_dir);
+  w.put("progress", to_string(l.progress));
+  w.put("log_every", l.log_every);
+  w.end_section();
+
+  w.section("checkpoint");
+  w.put("save_last", c.checkpoint.save_last);
+  w.put("every_epochs", c.checkpoint.every_epochs);
+  w.end_section();
+  return w.str();
+}
+
+}  // namespace tessera::config

@@ -1,0 +1,35 @@
+// Autocast guard (see precision.h).
+#include "tessera/core/precision.h"
+
+#include <ATen/autocast_mode.h>
+
+#include "tessera/core/error.h"
+
+namespace tessera::core {
+
+AutocastGuard::AutocastGuard(config::Precision precision, c10::Device device) : device_type_(device.type()) {
+  if (precision == config::Precision::FP32) return;
+  enabled_ = true;
+  previous_enabled_ = at::autocast::is_autocast_enabled(device_type_);
+  previous_dtype_ = at::autocast::get_autocast_dtype(device_type_);
+  at::autocast::set_autocast_dtype(device_type_,
+                                   precision == config::Precision::BF16 ? at::kBFloat16 : at::kHalf);
+  at::autocast::set_autocast_enabled(device_type_, true);
+}
+
+AutocastGuard::~AutocastGuard() {
+  if (!enabled_) return;
+  at::autocast::set_autocast_enabled(device_type_, previous_enabled_);
+  at::autocast::set_autocast_dtype(device_type_, previous_dtype_);
+  at::autocast::clear_cache();
+}
+
+void check_precision(config::Precision precision, c10::Device device) {
+  if (precision == config::Precision::FP16) {
+    // fp16 without loss scaling underflows gradients; the scaler comes with the trainer's
+    // mixed-precision work, so refuse instead of training badly.
+    throw Error("precision", "fp16 needs a gradient scaler, which this version does not have yet; use bf16 or fp32");
+  }
+}
+
+}  // namespace tessera::core

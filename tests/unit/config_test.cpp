@@ -1,0 +1,591 @@
+// Tests for the recipe loader: defaults, every section, inheritance, overrides, the
+// error messages (where + what + suggestion), enum names and the to_yaml round trip.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <string>
+
+#include "test_env.h"
+#include "tessera/config/load.h"
+#include "tessera/config/names.h"
+#include "tessera/core/error.h"
+
+namespace tessera::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string write_file(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+// The message of the tessera::Error that `f` throws; a test failure if it does not.
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "threw a non-tessera exception: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "expected a tessera::Error";
+  return "";
+}
+
+std::string error_of_yaml(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
+  return error_of([&] { load_string(yaml, "recipe.yaml", overrides); });
+}
+
+// Every field, so a round trip that loses one fails here.
+void expect_same(const RecipeConfig& a, const RecipeConfig& b) {
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.precision, b.precision);
+  EXPECT_EQ(a.model.name, b.model.name);
+  EXPECT_EQ(a.model.img_size, b.model.img_size);
+  EXPECT_EQ(a.model.patch_size, b.model.patch_size);
+  EXPECT_EQ(a.model.in_chans, b.model.in_chans);
+  EXPECT_EQ(a.model.num_classes, b.model.num_classes);
+  EXPECT_EQ(a.model.embed_dim, b.model.embed_dim);
+  EXPECT_EQ(a.model.depth, b.model.depth);
+  EXPECT_EQ(a.model.num_heads, b.model.num_heads);
+  EXPECT_EQ(a.model.mlp_ratio, b.model.mlp_ratio);
+  EXPECT_EQ(a.model.qkv_bias, b.model.qkv_bias);
+  EXPECT_EQ(a.model.class_token, b.model.class_token);
+  EXPECT_EQ(a.model.global_pool, b.model.global_pool);
+  EXPECT_EQ(a.model.drop_rate, b.model.drop_rate);
+  EXPECT_EQ(a.model.attn_drop_rate, b.model.attn_drop_rate);
+  EXPECT_EQ(a.model.drop_path_rate, b.model.drop_path_rate);
+  EXPECT_EQ(a.data.dataset, b.data.dataset);
+  EXPECT_EQ(a.data.root, b.data.root);
+  EXPECT_EQ(a.data.batch_size, b.data.batch_size);
+  EXPECT_EQ(a.data.eval_batch_size, b.data.eval_batch_size);
+  EXPECT_EQ(a.data.num_workers, b.data.num_workers);
+  EXPECT_EQ(a.data.prefetch_batches, b.data.prefetch_batches);
+  EXPECT_EQ(a.data.limit_train, b.data.limit_train);
+  EXPECT_EQ(a.data.limit_eval, b.data.limit_eval);
+  EXPECT_EQ(a.data.mean, b.data.mean);
+  EXPECT_EQ(a.data.std, b.data.std);
+  EXPECT_EQ(a.data.augment.random_crop_padding, b.data.augment.random_crop_padding);
+  EXPECT_EQ(a.data.augment.hflip, b.data.augment.hflip);
+  EXPECT_EQ(a.optim.name, b.optim.name);
+  EXPECT_EQ(a.optim.learning_rate, b.optim.learning_rate);
+  EXPECT_EQ(a.optim.weight_decay, b.optim.weight_decay);
+  EXPECT_EQ(a.optim.betas, b.optim.betas);
+  EXPECT_EQ(a.optim.eps, b.optim.eps);
+  EXPECT_EQ(a.optim.momentum, b.optim.momentum);
+  EXPECT_EQ(a.optim.nesterov, b.optim.nesterov);
+  EXPECT_EQ(a.optim.clip_grad_norm, b.optim.clip_grad_norm);
+  EXPECT_EQ(a.schedule.name, b.schedule.name);
+  EXPECT_EQ(a.schedule.warmup_epochs, b.schedule.warmup_epochs);
+  EXPECT_EQ(a.schedule.warmup_lr, b.schedule.warmup_lr);
+  EXPECT_EQ(a.schedule.min_lr, b.schedule.min_lr);
+  EXPECT_EQ(a.train.epochs, b.train.epochs);
+  EXPECT_EQ(a.train.label_smoothing, b.train.label_smoothing);
+  EXPECT_EQ(a.train.seed, b.train.seed);
+  EXPECT_EQ(a.train.device, b.train.device);
+  EXPECT_EQ(a.train.attention, b.train.attention);
+  EXPECT_EQ(a.train.threads, b.train.threads);
+  EXPECT_EQ(a.train.eval_every, b.train.eval_every);
+  EXPECT_EQ(a.logging.output_dir, b.logging.output_dir);
+  EXPECT_EQ(a.logging.progress, b.logging.progress);
+  EXPECT_EQ(a.logging.log_every, b.logging.log_every);
+  EXPECT_EQ(a.checkpoint.save_last, b.checkpoint.save_last);
+  EXPECT_EQ(a.checkpoint.every_epochs, b.checkpoint.every_epochs);
+}
+
+// A recipe that sets every field to something other than its default.
+const char* kFullRecipe = R"(name: full
+precision: bf16
+model:
+  name: vit_small_patch16_224
+  img_size: 28
+  patch_size: 4
+  in_chans: 1
+  num_classes: 10
+  embed_dim: 192
+  depth: 6
+  num_heads: 3
+  mlp_ratio: 2.5
+  qkv_bias: false
+  class_token: true
+  global_pool: avg
+  drop_rate: 0.1
+  attn_drop_rate: 0.05
+  drop_path_rate: 0.2
+data:
+  dataset: mnist
+  root: /data/mnist
+  batch_size: 64
+  eval_batch_size: 500
+  num_workers: 0
+  prefetch_batches: 2
+  limit_train: 1000
+  limit_eval: 200
+  mean: [0.1307]
+  std: [0.3081]
+  augment:
+    random_crop_padding: 2
+    hflip: 0.5
+optim:
+  name: sgd
+  learning_rate: 0.1
+  weight_decay: 0.0001
+  betas: [0.8, 0.99]
+  eps: 1e-6
+  momentum: 0.95
+  nesterov: true
+  clip_grad_norm: 1.0
+schedule:
+  name: constant
+  warmup_epochs: 0.5
+  warmup_lr: 1e-5
+  min_lr: 1e-6
+train:
+  epochs: 3
+  label_smoothing: 0.1
+  seed: 42
+  device: cpu
+  attention: math
+  threads: 4
+  eval_every: 2
+logging:
+  output_dir: out/runs
+  progress: lines
+  log_every: 10
+checkpoint:
+  save_last: false
+  every_epochs: 5
+)";
+
+// ---- reading -----------------------------------------------------------------
+
+TEST(Config, EmptyRecipeGivesDefaults) {
+  const RecipeConfig c = load_string("", "recipe.yaml");
+  expect_same(c, RecipeConfig{});
+  EXPECT_EQ(c.name, "run");
+  EXPECT_EQ(c.precision, Precision::FP32);
+  EXPECT_EQ(c.model.name, "vit_tiny_patch16_224");
+  EXPECT_FALSE(c.model.img_size.has_value());
+  EXPECT_EQ(c.data.batch_size, 128);
+  EXPECT_EQ(c.optim.learning_rate, 1e-3);
+  EXPECT_EQ(c.train.epochs, 10);
+}
+
+TEST(Config, EmptySectionKeepsDefaults) {
+  const RecipeConfig c = load_string("model:\noptim:\n", "recipe.yaml");
+  expect_same(c, RecipeConfig{});
+}
+
+TEST(Config, ReadsEverySection) {
+  const RecipeConfig c = load_string(kFullRecipe, "recipe.yaml");
+  EXPECT_EQ(c.name, "full");
+  EXPECT_EQ(c.precision, Precision::BF16);
+
+  EXPECT_EQ(c.model.name, "vit_small_patch16_224");
+  EXPECT_EQ(c.model.img_size, 28);
+  EXPECT_EQ(c.model.patch_size, 4);
+  EXPECT_EQ(c.model.in_chans, 1);
+  EXPECT_EQ(c.model.num_classes, 10);
+  EXPECT_EQ(c.model.embed_dim, 192);
+  EXPECT_EQ(c.model.depth, 6);
+  EXPECT_EQ(c.model.num_heads, 3);
+  EXPECT_EQ(c.model.mlp_ratio, 2.5);
+  EXPECT_EQ(c.model.qkv_bias, false);
+  EXPECT_EQ(c.model.class_token, true);
+  EXPECT_EQ(c.model.global_pool, GlobalPool::Avg);
+  EXPECT_EQ(c.model.drop_rate, 0.1);
+  EXPECT_EQ(c.model.attn_drop_rate, 0.05);
+  EXPECT_EQ(c.model.drop_path_rate, 0.2);
+
+  EXPECT_EQ(c.data.dataset, DatasetKind::MNIST);
+  EXPECT_EQ(c.data.root, "/data/mnist");
+  EXPECT_EQ(c.data.batch_size, 64);
+  EXPECT_EQ(c.data.eval_batch_size, 500);
+  EXPECT_EQ(c.data.num_workers, 0);
+  EXPECT_EQ(c.data.prefetch_batches, 2);
+  EXPECT_EQ(c.data.limit_train, 1000);
+  EXPECT_EQ(c.data.limit_eval, 200);
+  EXPECT_EQ(c.data.mean, std::vector<double>{0.1307});
+  EXPECT_EQ(c.data.std, std::vector<double>{0.3081});
+  EXPECT_EQ(c.data.augment.random_crop_padding, 2);
+  EXPECT_EQ(c.data.augment.hflip, 0.5);
+
+  EXPECT_EQ(c.optim.name, OptimizerKind::SGD);
+  EXPECT_EQ(c.optim.learning_rate, 0.1);
+  EXPECT_EQ(c.optim.weight_decay, 0.0001);
+  EXPECT_EQ(c.optim.betas[0], 0.8);
+  EXPECT_EQ(c.optim.betas[1], 0.99);
+  EXPECT_EQ(c.optim.eps, 1e-6);
+  EXPECT_EQ(c.optim.momentum, 0.95);
+  EXPECT_TRUE(c.optim.nesterov);
+  EXPECT_EQ(c.optim.clip_grad_norm, 1.0);
+
+  EXPECT_EQ(c.schedule.name, ScheduleKind::Constant);
+  EXPECT_EQ(c.schedule.warmup_epochs, 0.5);
+  EXPECT_EQ(c.schedule.warmup_lr, 1e-5);
+  EXPECT_EQ(c.schedule.min_lr, 1e-6);
+
+  EXPECT_EQ(c.train.epochs, 3);
+  EXPECT_EQ(c.train.label_smoothing, 0.1);
+  EXPECT_EQ(c.train.seed, 42u);
+  EXPECT_EQ(c.train.device, DeviceKind::CPU);
+  EXPECT_EQ(c.train.attention, AttentionBackend::Math);
+  EXPECT_EQ(c.train.threads, 4);
+  EXPECT_EQ(c.train.eval_every, 2);
+
+  EXPECT_EQ(c.logging.output_dir, "out/runs");
+  EXPECT_EQ(c.logging.progress, ProgressMode::Lines);
+  EXPECT_EQ(c.logging.log_every, 10);
+
+  EXPECT_FALSE(c.checkpoint.save_last);
+  EXPECT_EQ(c.checkpoint.every_epochs, 5);
+}
+
+TEST(Config, NameDefaultsToFileStem) {
+  const fs::path dir = testing::scratch_dir();
+  const std::string path = write_file(dir / "fmnist_tiny.yaml", "train:\n  epochs: 2\n");
+  EXPECT_EQ(load(path).name, "fmnist_tiny");
+  const std::string named = write_file(dir / "other.yaml", "name: chosen\n");
+  EXPECT_EQ(load(named).name, "chosen");
+}
+
+// ---- inheritance -------------------------------------------------------------
+
+TEST(Config, BaseIsRelativeToTheFileAndMergesDeeply) {
+  const fs::path dir = testing::scratch_dir();
+  write_file(dir / "recipes" / "common" / "root.yaml",
+             "optim:\n  eps: 1e-7\ntrain:\n  seed: 7\n");
+  // A base's own base is relative to that base's folder.
+  write_file(dir / "recipes" / "common" / "vit.yaml",
+             "base: root.yaml\n"
+             "model:\n  img_size: 28\n  patch_size: 4\n"
+             "data:\n  mean: [0.1, 0.2, 0.3]\n  std: [0.4, 0.5, 0.6]\n  augment:\n    hflip: 0.5\n"
+             "optim:\n  learning_rate: 0.01\n  weight_decay: 0.1\n");
+  const std::string child = write_file(
+      dir / "recipes" / "child.yaml",
+      "base: common/vit.yaml\n"
+      "model:\n  depth: 2\n"
+      "data:\n  mean: [0.5]\n  std: [0.25]\n  augment:\n    random_crop_padding: 4\n"
+      "optim:\n  learning_rate: 0.05\n");
+
+  const RecipeConfig c = load(child);
+  EXPECT_EQ(c.name, "child");
+  // Maps merge key by key: the base's model keys survive next to the child's.
+  EXPECT_EQ(c.model.img_size, 28);
+  EXPECT_EQ(c.model.patch_size, 4);
+  EXPECT_EQ(c.model.depth, 2);
+  // Sequences are replaced whole.
+  EXPECT_EQ(c.data.mean, std::vector<double>{0.5});
+  EXPECT_EQ(c.data.std, std::vector<double>{0.25});
+  // Nested maps merge too.
+  EXPECT_EQ(c.data.augment.hflip, 0.5);
+  EXPECT_EQ(c.data.augment.random_crop_padding, 4);
+  // The child wins on scalars; the rest comes from the chain.
+  EXPECT_EQ(c.optim.learning_rate, 0.05);
+  EXPECT_EQ(c.optim.weight_decay, 0.1);
+  EXPECT_EQ(c.optim.eps, 1e-7);
+  EXPECT_EQ(c.train.seed, 7u);
+}
+
+TEST(Config, ListOfBasesMergesInOrder) {
+  const fs::path dir = testing::scratch_dir();
+  write_file(dir / "a.yaml", "train:\n  epochs: 5\n  seed: 1\noptim:\n  learning_rate: 0.1\n");
+  write_file(dir / "b.yaml", "train:\n  epochs: 7\n");
+  const std::string child =
+      write_file(dir / "child.yaml", "base: [a.yaml, b.yaml]\ntrain:\n  seed: 3\n");
+  const RecipeConfig c = load(child);
+  EXPECT_EQ(c.train.epochs, 7);  // b is merged after a
+  EXPECT_EQ(c.optim.learning_rate, 0.1);
+  EXPECT_EQ(c.train.seed, 3u);   // the child wins over both
+}
+
+TEST(Config, LoadStringResolvesBasesAgainstTheOriginFolder) {
+  const fs::path dir = testing::scratch_dir();
+  write_file(dir / "bases" / "small.yaml", "model:\n  depth: 2\n");
+  const RecipeConfig c =
+      load_string("base: bases/small.yaml\n", (dir / "inline.yaml").string());
+  EXPECT_EQ(c.model.depth, 2);
+  EXPECT_EQ(c.name, "run");
+}
+
+TEST(Config, BaseNameIsNotInherited) {
+  const fs::path dir = testing::scratch_dir();
+  write_file(dir / "base.yaml", "name: base_run\n");
+  EXPECT_EQ(load(write_file(dir / "mine.yaml", "base: base.yaml\n")).name, "mine");
+}
+
+TEST(Config, BaseCycleIsAnErrorNamingTheChain) {
+  const fs::path dir = testing::scratch_dir();
+  const std::string a = write_file(dir / "a.yaml", "base: b.yaml\n");
+  const std::string b = write_file(dir / "b.yaml", "train:\n  epochs: 2\nbase: a.yaml\n");
+  const std::string message = error_of([&] { load(a); });
+  EXPECT_NE(message.find("base cycle"), std::string::npos) << message;
+  EXPECT_NE(message.find(a + " -> " + b + " -> " + a), std::string::npos) << message;
+  // Reported where the cycle closes: b.yaml's `base:` line.
+  EXPECT_EQ(message.rfind(b + ":3:1:", 0), 0u) << message;
+}
+
+TEST(Config, MissingBaseNamesFileAndLine) {
+  const fs::path dir = testing::scratch_dir();
+  const std::string child =
+      write_file(dir / "child.yaml", "name: x\nbase: nowhere/missing.yaml\n");
+  const std::string message = error_of([&] { load(child); });
+  EXPECT_EQ(message.rfind(child + ":2:1:", 0), 0u) << message;
+  EXPECT_NE(message.find((dir / "nowhere" / "missing.yaml").string()), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("not found"), std::string::npos) << message;
+}
+
+TEST(Config, ErrorInBaseNamesTheBaseFile) {
+  const fs::path dir = testing::scratch_dir();
+  const std::string base = write_file(dir / "base.yaml",
+                                      "train:\n  epochs: 3\noptim:\n  weight_decay: 0.1\n"
+                                      "  leraning_rate: 0.1\n");
+  const std::string child =
+      write_file(dir / "child.yaml", "base: base.yaml\noptim:\n  weight_decay: 0.2\n");
+  EXPECT_EQ(error_of([&] { load(child); }),
+            base + ":5:3: unknown key 'optim.leraning_rate'; did you mean 'learning_rate'?");
+}
+
+// ---- overrides ---------------------------------------------------------------
+
+TEST(Config, OverridesScalarsAndLists) {
+  const RecipeConfig c =
+      load_string(kFullRecipe, "recipe.yaml",
+                  {"train.epochs=3", "name=foo", "data.mean=[0.5,0.5]", "data.std=[0.2, 0.3]",
+                   "optim.learning_rate=3e-4", "model.global_pool=token", "precision=fp16"});
+  EXPECT_EQ(c.train.epochs, 3);
+  EXPECT_EQ(c.name, "foo");
+  EXPECT_EQ(c.data.mean, (std::vector<double>{0.5, 0.5}));
+  EXPECT_EQ(c.data.std, (std::vector<double>{0.2, 0.3}));
+  EXPECT_EQ(c.optim.learning_rate, 3e-4);
+  EXPECT_EQ(c.model.global_pool, GlobalPool::Token);
+  EXPECT_EQ(c.precision, Precision::FP16);
+  // Untouched keys keep the file's values.
+  EXPECT_EQ(c.optim.weight_decay, 0.0001);
+}
+
+TEST(Config, OverrideOfAMapMergesAndNullUnsets) {
+  const RecipeConfig c = load_string(kFullRecipe, "recipe.yaml",
+                                     {"data.augment={hflip: 0.25}", "model.img_size=null"});
+  EXPECT_EQ(c.data.augment.hflip, 0.25);
+  EXPECT_EQ(c.data.augment.random_crop_padding, 2);
+  EXPECT_FALSE(c.model.img_size.has_value());
+}
+
+TEST(Config, OverrideUnknownKeySuggests) {
+  EXPECT_EQ(error_of_yaml("", {"optim.leraning_rate=1"}),
+            "--set optim.leraning_rate=1: unknown key 'optim.leraning_rate'; "
+            "did you mean 'learning_rate'?");
+}
+
+TEST(Config, OverrideErrorsNameTheOverride) {
+  const std::string no_equals = error_of_yaml("", {"train.epochs"});
+  EXPECT_EQ(no_equals.rfind("--set train.epochs: ", 0), 0u) << no_equals;
+  EXPECT_NE(no_equals.find("key=value"), std::string::npos) << no_equals;
+
+  EXPECT_EQ(error_of_yaml("", {"train.epochs=abc"}),
+            "--set train.epochs=abc: train.epochs: expected an integer, got 'abc'");
+
+  const std::string empty_key = error_of_yaml("", {"train..epochs=3"});
+  EXPECT_NE(empty_key.find("empty key"), std::string::npos) << empty_key;
+
+  const std::string base = error_of_yaml("", {"base=x.yaml"});
+  EXPECT_NE(base.find("'base' can only be given inside a recipe file"), std::string::npos) << base;
+}
+
+// ---- error messages ----------------------------------------------------------
+
+TEST(Config, UnknownKeyNamesFileLineKeyAndSuggestion) {
+  const fs::path dir = testing::scratch_dir();
+  const std::string path = write_file(dir / "recipes" / "q.yaml",
+                                      "name: q\n"
+                                      "optim:\n"
+                                      "  name: adamw\n"
+                                      "  weight_decay: 0.1\n"
+                                      "  leraning_rate: 0.001\n");
+  const std::string message = error_of([&] { load(path); });
+  EXPECT_EQ(message,
+            path + ":5:3: unknown key 'optim.leraning_rate'; did you mean 'learning_rate'?");
+  EXPECT_NE(message.find("q.yaml"), std::string::npos);
+}
+
+TEST(Config, UnknownSectionSuggestsOrListsValidKeys) {
+  EXPECT_EQ(error_of_yaml("name: a\noptm:\n  learning_rate: 1\n"),
+            "recipe.yaml:2:1: unknown key 'optm'; did you mean 'optim'?");
+  EXPECT_EQ(error_of_yaml("data:\n  augment:\n    hlfip: 0.5\n"),
+            "recipe.yaml:3:5: unknown key 'data.augment.hlfip'; did you mean 'hflip'?");
+  // Nothing close: the valid keys of that section are listed instead.
+  EXPECT_EQ(error_of_yaml("checkpoint:\n  zzzzzzzz: 1\n"),
+            "recipe.yaml:2:3: unknown key 'checkpoint.zzzzzzzz'; valid keys in 'checkpoint' "
+            "are: save_last, every_epochs");
+  const std::string top = error_of_yaml("qqqqqqqq: 1\n");
+  EXPECT_NE(top.find("valid keys are: name, precision, model, data, optim, schedule, train, "
+                     "logging, checkpoint, base"),
+            std::string::npos)
+      << top;
+}
+
+TEST(Config, WrongTypes) {
+  EXPECT_EQ(error_of_yaml("optim:\n  learning_rate: abc\n"),
+            "recipe.yaml:2:3: optim.learning_rate: expected a number, got 'abc'");
+  EXPECT_EQ(error_of_yaml("train:\n  epochs: 3.5\n"),
+            "recipe.yaml:2:3: train.epochs: expected an integer, got '3.5'");
+  EXPECT_EQ(error_of_yaml("optim:\n  nesterov: yes\n"),
+            "recipe.yaml:2:3: optim.nesterov: expected true or false, got 'yes'");
+  EXPECT_EQ(error_of_yaml("optim:\n  betas: [0.9, 0.99, 0.999]\n"),
+            "recipe.yaml:2:3: optim.betas: expected a list of 2 numbers, got 3");
+  EXPECT_EQ(error_of_yaml("data:\n  mean: 0.5\n"),
+            "recipe.yaml:2:3: data.mean: expected a list of numbers, got '0.5'");
+  EXPECT_EQ(error_of_yaml("data:\n  mean: [0.5, x]\n"),
+            "recipe.yaml:2:3: data.mean[1]: expected a number, got 'x'");
+  EXPECT_EQ(error_of_yaml("data:\n  mean: []\n  std: []\n"),
+            "recipe.yaml:2:3: data.mean: must not be empty (one number per channel)");
+  EXPECT_EQ(error_of_yaml("data:\n  mean: [0.5, 0.5]\n  std: [0.5]\n"),
+            "recipe.yaml:3:3: data.std: has 1 values but data.mean has 2; give one of each per "
+            "channel");
+  EXPECT_EQ(error_of_yaml("name: [a, b]\n"), "recipe.yaml:1:1: name: expected a string, got a list");
+  EXPECT_EQ(error_of_yaml("model: vit\n"),
+            "recipe.yaml:1:1: model: expected a section (a map of keys), got 'vit'");
+  EXPECT_EQ(error_of_yaml("train:\n  seed: -1\n"),
+            "recipe.yaml:2:3: train.seed: expected a non-negative integer, got '-1'");
+  EXPECT_EQ(error_of_yaml("model:\n  img_size: {a: 1}\n"),
+            "recipe.yaml:2:3: model.img_size: expected an integer, got a map");
+  EXPECT_EQ(error_of_yaml("optim:\n  eps: .inf\n"),
+            "recipe.yaml:2:3: optim.eps: expected a number, got '.inf'");
+}
+
+TEST(Config, OutOfRangeNamesKeyValueAndRange) {
+  EXPECT_EQ(error_of_yaml("optim:\n  learning_rate: 0\n"),
+            "recipe.yaml:2:3: optim.learning_rate: 0 is out of range; must be > 0");
+  EXPECT_EQ(error_of_yaml("optim:\n  weight_decay: -0.1\n"),
+            "recipe.yaml:2:3: optim.weight_decay: -0.1 is out of range; must be >= 0");
+  EXPECT_EQ(error_of_yaml("data:\n  batch_size: 0\n"),
+            "recipe.yaml:2:3: data.batch_size: 0 is out of range; must be >= 1");
+  EXPECT_EQ(error_of_yaml("data:\n  augment:\n    hflip: 1.5\n"),
+            "recipe.yaml:3:5: data.augment.hflip: 1.5 is out of range; must be in [0, 1]");
+  EXPECT_EQ(error_of_yaml("train:\n  label_smoothing: 1\n"),
+            "recipe.yaml:2:3: train.label_smoothing: 1 is out of range; must be in [0, 1)");
+  EXPECT_EQ(error_of_yaml("model:\n  drop_path_rate: 1.0\n"),
+            "recipe.yaml:2:3: model.drop_path_rate: 1.0 is out of range; must be in [0, 1)");
+  EXPECT_EQ(error_of_yaml("data:\n  std: [0.5, 0]\n  mean: [0.5, 0.5]\n"),
+            "recipe.yaml:2:3: data.std[1]: 0 is out of range; must be > 0");
+  EXPECT_EQ(error_of_yaml("train:\n  epochs: 0\n"),
+            "recipe.yaml:2:3: train.epochs: 0 is out of range; must be >= 1");
+  EXPECT_EQ(error_of_yaml("", {"data.num_workers=-1"}),
+            "--set data.num_workers=-1: data.num_workers: -1 is out of range; must be >= 0");
+}
+
+TEST(Config, BadEnumListsChoicesAndSuggests) {
+  EXPECT_EQ(error_of_yaml("precision: bf61\n"),
+            "recipe.yaml:1:1: precision: expected one of fp32|bf16|fp16, got 'bf61'; "
+            "did you mean 'bf16'?");
+  EXPECT_EQ(error_of_yaml("train:\n  attention: flsh\n"),
+            "recipe.yaml:2:3: train.attention: expected one of auto|flash|efficient|math, got "
+            "'flsh'; did you mean 'flash'?");
+  EXPECT_EQ(error_of_yaml("data:\n  dataset: imagenet\n"),
+            "recipe.yaml:2:3: data.dataset: expected one of fashion_mnist|mnist, got 'imagenet'");
+}
+
+TEST(Config, YamlSyntaxErrorNamesFileAndLine) {
+  const fs::path dir = testing::scratch_dir();
+  const std::string path =
+      write_file(dir / "broken.yaml", "name: demo\ntrain:\n  epochs: [1, 2]]\n");
+  const std::string message = error_of([&] { load(path); });
+  EXPECT_EQ(message.rfind(path + ":3:", 0), 0u) << message;
+  EXPECT_NE(message.find("YAML syntax error"), std::string::npos) << message;
+}
+
+TEST(Config, DuplicateKeyIsAnError) {
+  EXPECT_EQ(error_of_yaml("train:\n  epochs: 1\n  epochs: 2\n"),
+            "recipe.yaml:3:3: duplicate key 'train.epochs' (first given at recipe.yaml:2:3)");
+}
+
+TEST(Config, TopLevelMustBeAMap) {
+  const std::string message = error_of_yaml("- a\n- b\n");
+  EXPECT_NE(message.find("a recipe must be a map of keys"), std::string::npos) << message;
+}
+
+TEST(Config, MissingFileIsAnError) {
+  const fs::path path = testing::scratch_dir() / "nope.yaml";
+  EXPECT_EQ(error_of([&] { load(path.string()); }), path.string() + ": recipe file not found");
+}
+
+// ---- writing -----------------------------------------------------------------
+
+TEST(Config, RoundTripOfDefaults) {
+  const RecipeConfig defaults;
+  expect_same(load_string(to_yaml(defaults), "written.yaml"), defaults);
+}
+
+TEST(Config, RoundTripOfEveryField) {
+  RecipeConfig c = load_string(kFullRecipe, "recipe.yaml");
+  // Awkward values: strings YAML would misread unquoted, doubles with no short form.
+  c.name = "true";
+  c.model.name = "123";
+  c.data.root = "/data/with: colon #and hash";
+  c.logging.output_dir = "null";
+  c.optim.learning_rate = 1.0 / 3.0;
+  c.optim.eps = 1e-8;
+  c.schedule.warmup_lr = 1e20;
+  c.data.mean = {0.485, 0.456, 0.406};
+  c.data.std = {0.229, 0.224, 0.225};
+  c.train.seed = std::numeric_limits<uint64_t>::max();
+  const std::string yaml = to_yaml(c);
+  const RecipeConfig back = load_string(yaml, "written.yaml");
+  expect_same(back, c);
+  EXPECT_EQ(to_yaml(back), yaml);
+}
+
+TEST(Config, ToYamlIsReadable) {
+  RecipeConfig c;
+  c.model.img_size = 28;
+  const std::string yaml = to_yaml(c);
+  EXPECT_EQ(yaml.rfind("name: run\nprecision: fp32\n\nmodel:\n  name: vit_tiny_patch16_224\n"
+                       "  img_size: 28\n\ndata:\n",
+                       0),
+            0u)
+      << yaml;
+  EXPECT_NE(yaml.find("  mean: [0.5]\n"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("  augment:\n    random_crop_padding: 0\n    hflip: 0.0\n"),
+            std::string::npos)
+      << yaml;
+  EXPECT_NE(yaml.find("  learning_rate: 0.001\n"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("  eps: 1e-8\n"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("  betas: [0.9, 0.999]\n"), std::string::npos) << yaml;
+  EXPECT_EQ(yaml.find("patch_size"), std::string::npos) << yaml;  // unset optionals are omitted
+}
+
+// ---- names and suggestions ---------------------------------------------------
+
+template <typename E>
+void expect_names_round_trip() {
+  for (const auto& entry : enum_names<E>()) {
+    EXPECT_EQ(to_string(entry.value), entry.name);
+    EXPECT_EQ(from_string<E>(entry.name), entry.value);
+  }
+}
+
+TEST(ConfigNames, EveryEnumRoundTrips) {
+  expect_names_round_trip<Precision>();
+  expect_names_round_trip<AttentionBackend>();
+  expect_names_round_trip<DeviceKind>();
+  expect_names_round_trip<DatasetKind>();
+  expect_names_round_trip<OptimizerKind>();
+  expect_names_round_trip<ScheduleKind>();
+  expect_names_round_trip<GlobalPool>();
+  expect_names_round_trip<ProgressMode>();
+  EXPECT_EQ(to_string(Precision::BF16), "bf16");
+  EXPECT_EQ(to_string(DatasetKind::FashionMNIST), "fashion_mnist");
+  EXPECT_EQ(from_string<DeviceKind>("gpu"), std::nullopt);
+  EXPECT_EQ(names_of<ScheduleKind>(), (std::vector<std::string>{"cosine", "constant"}));
+}
+
+}  // namespace
+}  // namespace tessera::config
