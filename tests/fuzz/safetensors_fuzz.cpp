@@ -1,7 +1,7 @@
 // libFuzzer entry point for parse_safetensors: any exception other than tessera::Error,
 // any crash and (under ASan) any out-of-bounds read is a bug.
 //
-// Built only with -DTESSERA_FUZZ=ON and clang. By hand, from the repository root:
+// Not part of the CMake build (it needs clang and libFuzzer). Build it by hand, from the repository root:
 //   T=$HOME/.cache/tessera/venv/lib/python3.11/site-packages/torch
 //   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address -D_GLIBCXX_USE_CXX11_ABI=1 \
 //     -Isrc -isystem $T/include -isystem $T/include/torch/csrc/api/include \
