@@ -10,5 +10,6 @@ namespace tessera::cli {
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_models_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
 
 }  // namespace tessera::cli

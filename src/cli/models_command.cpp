@@ -11,9 +11,9 @@ namespace tessera::cli {
 void add_models_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("models", "List the models the registry knows (timm / open_clip names)");
   cmd->callback([] {
-    std::cout << fmt::format("{:<28} {:<8} {:>14}\n", "name", "family", "parameters");
+    std::cout << fmt::format("{:<34} {:<8} {:>14}\n", "name", "family", "parameters");
     for (const auto& m : models::list_models()) {
-      std::cout << fmt::format("{:<28} {:<8} {:>14}\n", m.name, m.family, m.num_params);
+      std::cout << fmt::format("{:<34} {:<8} {:>14}\n", m.name, m.family, m.num_params);
     }
   });
 }

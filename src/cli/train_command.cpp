@@ -13,6 +13,7 @@
 #include "tessera/core/logging.h"
 #include "tessera/core/precision.h"
 #include "tessera/data/pipeline.h"
+#include "tessera/models/pretrained.h"
 #include "tessera/models/registry.h"
 #include "tessera/train/progress.h"
 #include "tessera/train/run_dir.h"
@@ -28,27 +29,31 @@ struct TrainArgs {
 };
 
 // The model numbers the data decides (classes, channels) are taken from the data when
-// the recipe leaves them out; an image size that disagrees with the data is an error.
-config::ModelConfig fit_model_to_data(config::ModelConfig model, const data::Pipeline& loaders) {
-  if (!model.num_classes) model.num_classes = static_cast<int64_t>(loaders.class_names.size());
-  if (!model.in_chans) model.in_chans = loaders.channels;
-  const auto arch = models::vit_options(model);
-  if (arch.img_size() != loaders.height || arch.img_size() != loaders.width) {
-    throw Error("model.img_size", "the model takes " + std::to_string(arch.img_size()) + "x" +
-                                      std::to_string(arch.img_size()) + " images but the data's are " +
-                                      std::to_string(loaders.height) + "x" + std::to_string(loaders.width) +
-                                      "; set model.img_size: " + std::to_string(loaders.height));
-  }
-  if (arch.in_chans() != loaders.channels) {
-    throw Error("model.in_chans", "the model takes " + std::to_string(arch.in_chans()) +
-                                      " channels but the data has " + std::to_string(loaders.channels));
-  }
-  if (*model.num_classes != static_cast<int64_t>(loaders.class_names.size())) {
-    throw Error("model.num_classes", "the model has " + std::to_string(*model.num_classes) +
-                                         " outputs but the data has " +
-                                         std::to_string(loaders.class_names.size()) + " classes");
-  }
+// the recipe leaves them out.
+config::ModelConfig fill_from_data(config::ModelConfig model, const data::Pipeline& data) {
+  if (!model.num_classes) model.num_classes = data.num_classes;
+  if (!model.in_chans) model.in_chans = data.channels;
   return model;
+}
+
+// A model that cannot take the data's images or predict its classes is the recipe's
+// mistake: say which key to change.
+void check_model_fits_data(const models::ImageClassifierImpl& model, const data::Pipeline& data) {
+  if (model.img_size() != data.height || model.img_size() != data.width) {
+    throw Error("model.img_size", "the model takes " + std::to_string(model.img_size()) + "x" +
+                                      std::to_string(model.img_size()) + " images but the data's are " +
+                                      std::to_string(data.height) + "x" + std::to_string(data.width) +
+                                      "; set model.img_size: " + std::to_string(data.height));
+  }
+  if (model.in_chans() != data.channels) {
+    throw Error("model.in_chans", "the model takes " + std::to_string(model.in_chans()) +
+                                      " channels but the data has " + std::to_string(data.channels));
+  }
+  if (model.num_classes() != data.num_classes) {
+    throw Error("model.num_classes", "the model has " + std::to_string(model.num_classes()) +
+                                         " outputs but the data has " + std::to_string(data.num_classes) +
+                                         " classes");
+  }
 }
 
 void run_train(const TrainArgs& args) {
@@ -61,8 +66,10 @@ void run_train(const TrainArgs& args) {
   at::manual_seed(cfg.train.seed);
 
   auto loaders = data::build(cfg.data, cfg.train.seed);
-  cfg.model = fit_model_to_data(cfg.model, loaders);
+  cfg.model = fill_from_data(cfg.model, loaders);
   auto model = models::create(cfg.model);
+  check_model_fits_data(*model, loaders);
+  if (cfg.model.pretrained) models::load_pretrained(*model, *cfg.model.pretrained);
 
   // Only now, with a recipe that loads, data that reads and a model that builds, does
   // the run get a folder: a failed start leaves nothing behind.

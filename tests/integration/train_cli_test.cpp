@@ -77,10 +77,17 @@ TEST(TrainCli, TinyRecipeLearnsAndEvalAgrees) {
   EXPECT_EQ(result["samples"].get<int64_t>(), 200);
   EXPECT_DOUBLE_EQ(result["top1"].get<double>(), final_top1);
 
-  // A second run of the same recipe gets its own folder; nothing is overwritten.
-  auto again = run_cli("train '" + recipe.string() + "' --set train.epochs=1");
+  // A second run of the same recipe gets its own folder; nothing is overwritten. It
+  // also exercises layer decay, lr groups and the weight EMA.
+  auto again = run_cli("train '" + recipe.string() +
+                       "' --set train.epochs=1 --set optim.layer_decay=0.75 --set train.ema.decay=0.9 "
+                       "--set 'optim.lr_groups=[{match: \"head*\", lr_scale: 2}]'");
   ASSERT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_TRUE(fs::exists(dir / "runs" / "tiny-2" / "checkpoints" / "last.safetensors"));
+  EXPECT_NE(again.output.find("layer3.decay.head*"), std::string::npos) << again.output;
+  const auto run2 = dir / "runs" / "tiny-2";
+  EXPECT_TRUE(fs::exists(run2 / "checkpoints" / "last.safetensors"));
+  EXPECT_TRUE(fs::exists(run2 / "checkpoints" / "last_ema.safetensors"));
+  EXPECT_TRUE(read_jsonl(run2 / "metrics.jsonl").back().contains("ema_eval_top1"));
 }
 
 TEST(TrainCli, TypoInOverrideNamesKeyAndSuggestion) {

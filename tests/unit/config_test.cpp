@@ -52,8 +52,45 @@ void expect_same(const RecipeConfig& a, const RecipeConfig& b) {
   EXPECT_EQ(a.model.in_chans, b.model.in_chans);
   EXPECT_EQ(a.model.num_classes, b.model.num_classes);
   EXPECT_EQ(a.model.embed_dim, b.model.embed_dim);
+  EXPECT_EQ(a.train.grad_scaler.init_scale, b.train.grad_scaler.init_scale);
+  EXPECT_EQ(a.train.grad_scaler.growth_factor, b.train.grad_scaler.growth_factor);
+  EXPECT_EQ(a.train.grad_scaler.backoff_factor, b.train.grad_scaler.backoff_factor);
+  EXPECT_EQ(a.train.grad_scaler.growth_interval, b.train.grad_scaler.growth_interval);
+  EXPECT_EQ(a.schedule.warmup_steps, b.schedule.warmup_steps);
+  EXPECT_EQ(a.schedule.warmup_start_factor, b.schedule.warmup_start_factor);
+  EXPECT_EQ(a.schedule.decay_epochs, b.schedule.decay_epochs);
+  EXPECT_EQ(a.schedule.decay_steps, b.schedule.decay_steps);
+  EXPECT_EQ(a.schedule.decay_rate, b.schedule.decay_rate);
+  EXPECT_EQ(a.optim.layer_decay, b.optim.layer_decay);
+  EXPECT_EQ(a.optim.lr_base_size, b.optim.lr_base_size);
+  EXPECT_EQ(a.optim.lr_base_scale, b.optim.lr_base_scale);
+  EXPECT_EQ(a.train.max_nonfinite_steps, b.train.max_nonfinite_steps);
+  EXPECT_EQ(a.train.ema.decay, b.train.ema.decay);
+  EXPECT_EQ(a.train.ema.warmup, b.train.ema.warmup);
+  EXPECT_EQ(a.train.ema.warmup_power, b.train.ema.warmup_power);
+  EXPECT_EQ(a.train.ema.on_cpu, b.train.ema.on_cpu);
+  ASSERT_EQ(a.optim.lr_groups.size(), b.optim.lr_groups.size());
+  for (std::size_t i = 0; i < a.optim.lr_groups.size(); ++i) {
+    EXPECT_EQ(a.optim.lr_groups[i].match, b.optim.lr_groups[i].match);
+    EXPECT_EQ(a.optim.lr_groups[i].lr_scale, b.optim.lr_groups[i].lr_scale);
+  }
+  EXPECT_EQ(a.model.pretrained, b.model.pretrained);
   EXPECT_EQ(a.model.depth, b.model.depth);
+  EXPECT_EQ(a.model.depths, b.model.depths);
   EXPECT_EQ(a.model.num_heads, b.model.num_heads);
+  EXPECT_EQ(a.model.window_size, b.model.window_size);
+  EXPECT_EQ(a.model.vision.image_size, b.model.vision.image_size);
+  EXPECT_EQ(a.model.vision.patch_size, b.model.vision.patch_size);
+  EXPECT_EQ(a.model.vision.width, b.model.vision.width);
+  EXPECT_EQ(a.model.vision.layers, b.model.vision.layers);
+  EXPECT_EQ(a.model.vision.heads, b.model.vision.heads);
+  EXPECT_EQ(a.model.vision.mlp_ratio, b.model.vision.mlp_ratio);
+  EXPECT_EQ(a.model.text.context_length, b.model.text.context_length);
+  EXPECT_EQ(a.model.text.vocab_size, b.model.text.vocab_size);
+  EXPECT_EQ(a.model.text.width, b.model.text.width);
+  EXPECT_EQ(a.model.text.layers, b.model.text.layers);
+  EXPECT_EQ(a.model.text.heads, b.model.text.heads);
+  EXPECT_EQ(a.model.text.mlp_ratio, b.model.text.mlp_ratio);
   EXPECT_EQ(a.model.mlp_ratio, b.model.mlp_ratio);
   EXPECT_EQ(a.model.qkv_bias, b.model.qkv_bias);
   EXPECT_EQ(a.model.class_token, b.model.class_token);
@@ -194,7 +231,7 @@ TEST(Config, ReadsEverySection) {
   EXPECT_EQ(c.model.num_classes, 10);
   EXPECT_EQ(c.model.embed_dim, 192);
   EXPECT_EQ(c.model.depth, 6);
-  EXPECT_EQ(c.model.num_heads, 3);
+  EXPECT_EQ(c.model.num_heads, std::vector<int64_t>{3});
   EXPECT_EQ(c.model.mlp_ratio, 2.5);
   EXPECT_EQ(c.model.qkv_bias, false);
   EXPECT_EQ(c.model.class_token, true);
@@ -537,6 +574,40 @@ TEST(Config, RoundTripOfEveryField) {
   c.data.mean = {0.485, 0.456, 0.406};
   c.data.std = {0.229, 0.224, 0.225};
   c.train.seed = std::numeric_limits<uint64_t>::max();
+  c.model.pretrained = "weights/vit: small.safetensors";
+  c.schedule.warmup_steps = 500;
+  c.schedule.warmup_start_factor = 0.01;
+  c.schedule.decay_epochs = 2.5;
+  c.schedule.decay_steps = 1000;
+  c.schedule.decay_rate = 0.5;
+  c.optim.layer_decay = 0.65;
+  c.optim.lr_base_size = 512;
+  c.optim.lr_base_scale = LrScaling::Sqrt;
+  c.train.max_nonfinite_steps = 3;
+  c.train.ema.decay = 0.9998;
+  c.train.ema.warmup = true;
+  c.train.ema.warmup_power = 0.75;
+  c.train.ema.on_cpu = true;
+  c.optim.lr_groups = {{"head*", 10.0}, {"blocks.[0-3].*", 0.5}};
+  c.train.grad_scaler.init_scale = 1024.0;
+  c.train.grad_scaler.growth_factor = 4.0;
+  c.train.grad_scaler.backoff_factor = 0.25;
+  c.train.grad_scaler.growth_interval = 100;
+  c.model.depths = std::vector<int64_t>{2, 2, 6, 2};
+  c.model.num_heads = std::vector<int64_t>{3, 6, 12, 24};
+  c.model.window_size = 7;
+  c.model.vision.image_size = 224;
+  c.model.vision.patch_size = 32;
+  c.model.vision.width = 768;
+  c.model.vision.layers = 12;
+  c.model.vision.heads = 12;
+  c.model.vision.mlp_ratio = 4.0;
+  c.model.text.context_length = 77;
+  c.model.text.vocab_size = 49408;
+  c.model.text.width = 512;
+  c.model.text.layers = 12;
+  c.model.text.heads = 8;
+  c.model.text.mlp_ratio = 4.0;
   const std::string yaml = to_yaml(c);
   const RecipeConfig back = load_string(yaml, "written.yaml");
   expect_same(back, c);
@@ -562,6 +633,47 @@ TEST(Config, ToYamlIsReadable) {
   EXPECT_EQ(yaml.find("patch_size"), std::string::npos) << yaml;  // unset optionals are omitted
 }
 
+TEST(Config, ListsOfWholeNumbers) {
+  auto c = load_string("model: {name: swin_tiny_patch4_window7_224, depths: [2, 2, 6, 2], num_heads: [3, 6, 12, 24]}\n",
+                       "recipe.yaml");
+  EXPECT_EQ(c.model.depths, (std::vector<int64_t>{2, 2, 6, 2}));
+  EXPECT_EQ(c.model.num_heads, (std::vector<int64_t>{3, 6, 12, 24}));
+  const std::string fractional = error_of_yaml("model:\n  depths: [2, 2.5]\n");
+  EXPECT_NE(fractional.find("recipe.yaml:2:"), std::string::npos) << fractional;
+  EXPECT_NE(fractional.find("model.depths: expected whole numbers, got 2.5"), std::string::npos) << fractional;
+  const std::string zero = error_of_yaml("model: {num_heads: [4, 0]}\n");
+  EXPECT_NE(zero.find("model.num_heads[1]"), std::string::npos) << zero;
+}
+
+TEST(Config, LrGroups) {
+  auto c = load_string("optim:\n  layer_decay: 0.75\n  lr_groups:\n    - {match: \"head*\", lr_scale: 10}\n"
+                       "    - match: \"blocks.0.*\"\n      lr_scale: 0.1\n",
+                       "recipe.yaml");
+  EXPECT_EQ(c.optim.layer_decay, 0.75);
+  ASSERT_EQ(c.optim.lr_groups.size(), 2u);
+  EXPECT_EQ(c.optim.lr_groups[0].match, "head*");
+  EXPECT_EQ(c.optim.lr_groups[0].lr_scale, 10.0);
+  EXPECT_EQ(c.optim.lr_groups[1].match, "blocks.0.*");
+  EXPECT_EQ(c.optim.lr_groups[1].lr_scale, 0.1);
+  const std::string typo = error_of_yaml("optim:\n  lr_groups: [{match: a, lr_scal: 2}]\n");
+  EXPECT_NE(typo.find("recipe.yaml:2:"), std::string::npos) << typo;
+  EXPECT_NE(typo.find("did you mean 'lr_scale'"), std::string::npos) << typo;
+  const std::string no_match = error_of_yaml("optim:\n  lr_groups: [{lr_scale: 2}]\n");
+  EXPECT_NE(no_match.find("optim.lr_groups[0]: needs a 'match' glob"), std::string::npos) << no_match;
+  const std::string bad_decay = error_of_yaml("optim: {layer_decay: 1.5}\n");
+  EXPECT_NE(bad_decay.find("optim.layer_decay"), std::string::npos) << bad_decay;
+}
+
+TEST(Config, ClipTowerSections) {
+  auto c = load_string("model:\n  name: ViT-B-32\n  vision: {width: 256, layers: 4}\n  text: {context_length: 16}\n",
+                       "recipe.yaml");
+  EXPECT_EQ(c.model.vision.width, 256);
+  EXPECT_EQ(c.model.vision.layers, 4);
+  EXPECT_EQ(c.model.text.context_length, 16);
+  const std::string typo = error_of_yaml("model:\n  text: {contxt_length: 16}\n");
+  EXPECT_NE(typo.find("did you mean 'context_length'"), std::string::npos) << typo;
+}
+
 // ---- names and suggestions ---------------------------------------------------
 
 template <typename E>
@@ -579,12 +691,13 @@ TEST(ConfigNames, EveryEnumRoundTrips) {
   expect_names_round_trip<DatasetKind>();
   expect_names_round_trip<OptimizerKind>();
   expect_names_round_trip<ScheduleKind>();
+  expect_names_round_trip<LrScaling>();
   expect_names_round_trip<GlobalPool>();
   expect_names_round_trip<ProgressMode>();
   EXPECT_EQ(to_string(Precision::BF16), "bf16");
   EXPECT_EQ(to_string(DatasetKind::FashionMNIST), "fashion_mnist");
   EXPECT_EQ(from_string<DeviceKind>("gpu"), std::nullopt);
-  EXPECT_EQ(names_of<ScheduleKind>(), (std::vector<std::string>{"cosine", "constant"}));
+  EXPECT_EQ(names_of<ScheduleKind>(), (std::vector<std::string>{"cosine", "step", "constant"}));
 }
 
 }  // namespace

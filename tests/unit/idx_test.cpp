@@ -2,7 +2,6 @@
 #include "tessera/data/idx.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,6 +12,7 @@
 #include "tessera/core/error.h"
 #include "tessera/data/dataset.h"
 #include "tessera/data/pipeline.h"
+#include "fixtures/idx_files.h"
 #include "test_env.h"
 
 namespace {
@@ -21,27 +21,9 @@ namespace fs = std::filesystem;
 using tessera::Error;
 using namespace tessera::data;
 
-std::vector<uint8_t> idx_bytes(const std::vector<uint32_t>& sizes, const std::vector<uint8_t>& data,
-                               uint8_t type = 0x08) {
-  std::vector<uint8_t> out{0, 0, type, static_cast<uint8_t>(sizes.size())};
-  for (uint32_t s : sizes) {
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(s >> shift));
-  }
-  out.insert(out.end(), data.begin(), data.end());
-  return out;
-}
-
-void write_raw(const fs::path& path, const std::vector<uint8_t>& bytes) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
-
-void write_gz(const fs::path& path, const std::vector<uint8_t>& bytes) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
-  ASSERT_EQ(gzclose(f), Z_OK);
-}
+using tessera::testing::idx_bytes;
+using tessera::testing::write_gz;
+using tessera::testing::write_raw;
 
 std::vector<uint8_t> ramp(size_t n) {
   std::vector<uint8_t> v(n);

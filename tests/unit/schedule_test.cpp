@@ -65,5 +65,43 @@ TEST(Schedule, MakeScheduleConvertsEpochsToSteps) {
   EXPECT_DOUBLE_EQ(s.at(234), 2e-3);
 }
 
+TEST(Schedule, StepDecayEqualsStepLR) {
+  // timm's StepLRScheduler / torch.optim.lr_scheduler.StepLR: base * rate^floor(t / step_size).
+  auto s = cosine(0.1, 0.0, 0.0, 0, 1000);
+  s.kind = config::ScheduleKind::Step;
+  s.decay_steps = 30;
+  s.decay_rate = 0.5;
+  EXPECT_DOUBLE_EQ(s.at(0), 0.1);
+  EXPECT_DOUBLE_EQ(s.at(29), 0.1);
+  EXPECT_DOUBLE_EQ(s.at(30), 0.05);
+  EXPECT_DOUBLE_EQ(s.at(59), 0.05);
+  EXPECT_DOUBLE_EQ(s.at(60), 0.025);
+  EXPECT_DOUBLE_EQ(s.at(95), 0.1 * 0.125);
+}
+
+TEST(Schedule, WarmupFromAStartFactorAndInSteps) {
+  config::ScheduleConfig c;
+  c.warmup_epochs = 3.0;       // ignored: warmup_steps wins
+  c.warmup_steps = 10;
+  c.warmup_start_factor = 0.1;  // PyTorch's LinearLR(start_factor=0.1, total_iters=10)
+  auto s = make_schedule(c, 1e-3, 100, 1000);
+  EXPECT_EQ(s.warmup_steps, 10);
+  EXPECT_DOUBLE_EQ(s.at(0), 1e-4);
+  EXPECT_DOUBLE_EQ(s.at(5), 1e-3 * (0.1 + 0.9 * 5 / 10.0));
+  EXPECT_DOUBLE_EQ(s.at(10), 1e-3);
+}
+
+TEST(Schedule, StepDecayLengthInEpochs) {
+  config::ScheduleConfig c;
+  c.name = config::ScheduleKind::Step;
+  c.decay_epochs = 2.0;
+  c.decay_rate = 0.1;
+  auto s = make_schedule(c, 1.0, 50, 500);
+  EXPECT_EQ(s.decay_steps, 100);
+  EXPECT_DOUBLE_EQ(s.at(99), 1.0);
+  EXPECT_NEAR(s.at(100), 0.1, 1e-15);
+  EXPECT_NEAR(s.at(250), 0.01, 1e-15);
+}
+
 }  // namespace
 }  // namespace tessera::train

@@ -42,9 +42,15 @@ const std::vector<EnumName<OptimizerKind>>& enum_names<OptimizerKind>() {
 }
 
 template <>
+const std::vector<EnumName<LrScaling>>& enum_names<LrScaling>() {
+  static const std::vector<EnumName<LrScaling>> table = {{"linear", LrScaling::Linear}, {"sqrt", LrScaling::Sqrt}};
+  return table;
+}
+
+template <>
 const std::vector<EnumName<ScheduleKind>>& enum_names<ScheduleKind>() {
   static const std::vector<EnumName<ScheduleKind>> table = {
-      {"cosine", ScheduleKind::Cosine}, {"constant", ScheduleKind::Constant}};
+      {"cosine", ScheduleKind::Cosine}, {"step", ScheduleKind::Step}, {"constant", ScheduleKind::Constant}};
   return table;
 }
 
@@ -81,6 +87,7 @@ std::string to_string(DeviceKind value) { return name_in_table(value); }
 std::string to_string(DatasetKind value) { return name_in_table(value); }
 std::string to_string(OptimizerKind value) { return name_in_table(value); }
 std::string to_string(ScheduleKind value) { return name_in_table(value); }
+std::string to_string(LrScaling value) { return name_in_table(value); }
 std::string to_string(GlobalPool value) { return name_in_table(value); }
 std::string to_string(ProgressMode value) { return name_in_table(value); }
 

@@ -28,6 +28,7 @@ template <> const std::vector<EnumName<DeviceKind>>& enum_names<DeviceKind>();
 template <> const std::vector<EnumName<DatasetKind>>& enum_names<DatasetKind>();
 template <> const std::vector<EnumName<OptimizerKind>>& enum_names<OptimizerKind>();
 template <> const std::vector<EnumName<ScheduleKind>>& enum_names<ScheduleKind>();
+template <> const std::vector<EnumName<LrScaling>>& enum_names<LrScaling>();
 template <> const std::vector<EnumName<GlobalPool>>& enum_names<GlobalPool>();
 template <> const std::vector<EnumName<ProgressMode>>& enum_names<ProgressMode>();
 
@@ -38,6 +39,7 @@ std::string to_string(DeviceKind value);
 std::string to_string(DatasetKind value);
 std::string to_string(OptimizerKind value);
 std::string to_string(ScheduleKind value);
+std::string to_string(LrScaling value);
 std::string to_string(GlobalPool value);
 std::string to_string(ProgressMode value);
 

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <optional>
+#include <sstream>
 #include <vector>
 
 #include "tessera/config/names.h"
@@ -113,6 +114,7 @@ Range at_least(double v) { return Range{v, true, std::nullopt, true}; }
 Range above(double v) { return Range{v, false, std::nullopt, true}; }
 Range closed(double lo, double hi) { return Range{lo, true, hi, true}; }
 Range half_open(double lo, double hi) { return Range{lo, true, hi, false}; }
+Range open_interval(double lo, double hi) { return Range{lo, false, hi, false}; }
 
 // ---- sections ----------------------------------------------------------------
 
@@ -183,6 +185,43 @@ class Section {
     out = *value;
   }
 
+  // A whole number or a non-empty list of them (num_heads: 6, depths: [2, 2, 6, 2]).
+  void read(const std::string& key, std::optional<std::vector<int64_t>>& out, const Range& range) {
+    const TreeNode* node = take(key);
+    if (node == nullptr) return;
+    if (is_null(*node)) {
+      out = std::nullopt;
+      return;
+    }
+    if (!node->is_map && node->value.kind == Value::Kind::Scalar) {
+      out = std::vector<int64_t>{to_int(*node, key, range)};
+      return;
+    }
+    std::vector<int64_t> values;
+    for (double v : to_doubles(*node, key, range)) {
+      if (v != static_cast<double>(static_cast<int64_t>(v))) {
+        std::ostringstream text;
+        text << v;
+        fail(*node, key, "expected whole numbers, got " + text.str());
+      }
+      values.push_back(static_cast<int64_t>(v));
+    }
+    if (values.empty()) fail(*node, key, "must not be empty");
+    out = std::move(values);
+  }
+
+  void read(const std::string& key, std::optional<std::string>& out) {
+    const TreeNode* node = take(key);
+    if (node == nullptr) return;
+    if (is_null(*node)) {
+      out = std::nullopt;
+      return;
+    }
+    std::string text = scalar(*node, key, "a string");
+    if (text.empty()) fail(*node, key, "must not be empty");
+    out = std::move(text);
+  }
+
   void read(const std::string& key, double& out, const Range& range) {
     if (const TreeNode* node = take(key)) out = to_double(*node, key, range);
   }
@@ -210,6 +249,42 @@ class Section {
       fail(*node, key, "expected a list of 2 numbers, got " + std::to_string(values.size()));
     }
     out = {values[0], values[1]};
+  }
+
+  // A list of {match: glob, lr_scale: number} maps.
+  void read(const std::string& key, std::vector<LrGroupConfig>& out) {
+    const TreeNode* node = take(key);
+    if (node == nullptr) return;
+    if (node->is_map || (node->value.kind != Value::Kind::Sequence && node->value.kind != Value::Kind::Null)) {
+      fail(*node, key, "expected a list of {match: GLOB, lr_scale: NUMBER}, got " + describe(*node));
+    }
+    std::vector<LrGroupConfig> groups;
+    for (std::size_t i = 0; i < node->value.items.size(); ++i) {
+      const Value& item = node->value.items[i];
+      const std::string item_key = key + "[" + std::to_string(i) + "]";
+      if (item.kind != Value::Kind::Map) fail(*node, item_key, "expected {match: GLOB, lr_scale: NUMBER}, got " + describe(item));
+      LrGroupConfig group;
+      bool has_match = false;
+      for (const auto& [field, value] : item.fields) {
+        if (field == "match" && value.kind == Value::Kind::Scalar && !value.scalar.empty()) {
+          group.match = value.scalar;
+          has_match = true;
+        } else if (field == "lr_scale") {
+          const auto v = value.kind == Value::Kind::Scalar ? parse_double(value.scalar) : std::nullopt;
+          if (!v || !(*v > 0)) fail(*node, item_key + ".lr_scale", "expected a number > 0, got " + describe(value));
+          group.lr_scale = *v;
+        } else if (field == "match") {
+          fail(*node, item_key + ".match", "expected a non-empty glob, got " + describe(value));
+        } else {
+          std::string message = "unknown key '" + full(item_key + "." + field) + "'";
+          if (const auto near = closest_match(field, {"match", "lr_scale"})) message += "; did you mean '" + *near + "'?";
+          fail(*node, item_key, message);
+        }
+      }
+      if (!has_match) fail(*node, item_key, "needs a 'match' glob");
+      groups.push_back(group);
+    }
+    out = std::move(groups);
   }
 
   template <typename E>
@@ -328,15 +403,38 @@ class Section {
 
 // ---- the recipe --------------------------------------------------------------
 
+void read_clip_vision(Section s, ClipVisionConfig& v) {
+  s.read("image_size", v.image_size, at_least(1));
+  s.read("patch_size", v.patch_size, at_least(1));
+  s.read("width", v.width, at_least(1));
+  s.read("layers", v.layers, at_least(1));
+  s.read("heads", v.heads, at_least(1));
+  s.read("mlp_ratio", v.mlp_ratio, above(0));
+  s.finish();
+}
+
+void read_clip_text(Section s, ClipTextConfig& t) {
+  s.read("context_length", t.context_length, at_least(1));
+  s.read("vocab_size", t.vocab_size, at_least(1));
+  s.read("width", t.width, at_least(1));
+  s.read("layers", t.layers, at_least(1));
+  s.read("heads", t.heads, at_least(1));
+  s.read("mlp_ratio", t.mlp_ratio, above(0));
+  s.finish();
+}
+
 void read_model(Section s, ModelConfig& m) {
   s.read("name", m.name);
+  s.read("pretrained", m.pretrained);
   s.read("img_size", m.img_size, at_least(1));
   s.read("patch_size", m.patch_size, at_least(1));
   s.read("in_chans", m.in_chans, at_least(1));
   s.read("num_classes", m.num_classes, at_least(1));
   s.read("embed_dim", m.embed_dim, at_least(1));
   s.read("depth", m.depth, at_least(1));
+  s.read("depths", m.depths, at_least(1));
   s.read("num_heads", m.num_heads, at_least(1));
+  s.read("window_size", m.window_size, at_least(1));
   s.read("mlp_ratio", m.mlp_ratio, above(0));
   s.read("qkv_bias", m.qkv_bias);
   s.read("class_token", m.class_token);
@@ -344,6 +442,8 @@ void read_model(Section s, ModelConfig& m) {
   s.read("drop_rate", m.drop_rate, half_open(0, 1));
   s.read("attn_drop_rate", m.attn_drop_rate, half_open(0, 1));
   s.read("drop_path_rate", m.drop_path_rate, half_open(0, 1));
+  read_clip_vision(s.section("vision"), m.vision);
+  read_clip_text(s.section("text"), m.text);
   s.finish();
 }
 
@@ -391,14 +491,39 @@ void read_optim(Section s, OptimConfig& o) {
   s.read("momentum", o.momentum, half_open(0, 1));
   s.read("nesterov", o.nesterov);
   s.read("clip_grad_norm", o.clip_grad_norm, at_least(0));
+  s.read("layer_decay", o.layer_decay, Range{0.0, false, 1.0, true});  // (0, 1]
+  s.read("lr_groups", o.lr_groups);
+  s.read("lr_base_size", o.lr_base_size, at_least(0));
+  s.read_enum("lr_base_scale", o.lr_base_scale);
   s.finish();
 }
 
 void read_schedule(Section s, ScheduleConfig& c) {
   s.read_enum("name", c.name);
   s.read("warmup_epochs", c.warmup_epochs, at_least(0));
+  s.read("warmup_steps", c.warmup_steps, at_least(0));
   s.read("warmup_lr", c.warmup_lr, at_least(0));
+  s.read("warmup_start_factor", c.warmup_start_factor, closed(0, 1));
   s.read("min_lr", c.min_lr, at_least(0));
+  s.read("decay_epochs", c.decay_epochs, above(0));
+  s.read("decay_steps", c.decay_steps, at_least(1));
+  s.read("decay_rate", c.decay_rate, Range{0.0, false, 1.0, true});  // (0, 1]
+  s.finish();
+}
+
+void read_grad_scaler(Section s, GradScalerConfig& g) {
+  s.read("init_scale", g.init_scale, above(0));
+  s.read("growth_factor", g.growth_factor, above(1));
+  s.read("backoff_factor", g.backoff_factor, open_interval(0, 1));
+  s.read("growth_interval", g.growth_interval, at_least(1));
+  s.finish();
+}
+
+void read_ema(Section s, EmaConfig& e) {
+  s.read("decay", e.decay, half_open(0, 1));
+  s.read("warmup", e.warmup);
+  s.read("warmup_power", e.warmup_power, above(0));
+  s.read("on_cpu", e.on_cpu);
   s.finish();
 }
 
@@ -410,6 +535,9 @@ void read_train(Section s, TrainConfig& t) {
   s.read_enum("attention", t.attention);
   s.read("threads", t.threads, at_least(0));
   s.read("eval_every", t.eval_every, at_least(1));
+  read_grad_scaler(s.section("grad_scaler"), t.grad_scaler);
+  s.read("max_nonfinite_steps", t.max_nonfinite_steps, at_least(1));
+  read_ema(s.section("ema"), t.ema);
   s.finish();
 }
 

@@ -15,20 +15,44 @@ enum class AttentionBackend { Auto, Flash, Efficient, Math };
 enum class DeviceKind { Auto, CPU, CUDA };
 enum class DatasetKind { FashionMNIST, MNIST };
 enum class OptimizerKind { AdamW, SGD };
-enum class ScheduleKind { Cosine, Constant };
+enum class ScheduleKind { Cosine, Step, Constant };
+enum class LrScaling { Linear, Sqrt };
 enum class GlobalPool { Token, Avg };
 enum class ProgressMode { Auto, Bar, Lines };
+
+// CLIP's image tower (open_clip's vision_cfg); unset fields keep the preset's.
+struct ClipVisionConfig {
+  std::optional<int64_t> image_size;
+  std::optional<int64_t> patch_size;
+  std::optional<int64_t> width;
+  std::optional<int64_t> layers;
+  std::optional<int64_t> heads;       // default: width / 64, as open_clip's head_width
+  std::optional<double> mlp_ratio;
+};
+
+// CLIP's text tower (open_clip's text_cfg); unset fields keep the preset's.
+struct ClipTextConfig {
+  std::optional<int64_t> context_length;
+  std::optional<int64_t> vocab_size;
+  std::optional<int64_t> width;
+  std::optional<int64_t> layers;
+  std::optional<int64_t> heads;
+  std::optional<double> mlp_ratio;
+};
 
 // Which model, and the architecture numbers that differ from the registry's preset.
 struct ModelConfig {
   std::string name = "vit_tiny_patch16_224";  // registry name (timm / open_clip)
+  std::optional<std::string> pretrained;  // weights to start from: a safetensors file with reference names
   std::optional<int64_t> img_size;
   std::optional<int64_t> patch_size;
   std::optional<int64_t> in_chans;
   std::optional<int64_t> num_classes;
-  std::optional<int64_t> embed_dim;
-  std::optional<int64_t> depth;
-  std::optional<int64_t> num_heads;
+  std::optional<int64_t> embed_dim;    // ViT / Swin: token width (Swin: of the first stage); CLIP: joint embedding
+  std::optional<int64_t> depth;        // ViT: number of blocks
+  std::optional<std::vector<int64_t>> depths;     // Swin: blocks per stage
+  std::optional<std::vector<int64_t>> num_heads;  // ViT: one number; Swin: one per stage
+  std::optional<int64_t> window_size;  // Swin: attention window (tokens per side)
   std::optional<double> mlp_ratio;
   std::optional<bool> qkv_bias;
   std::optional<bool> class_token;
@@ -36,6 +60,8 @@ struct ModelConfig {
   std::optional<double> drop_rate;       // dropout after pos_embed, in the MLP and before the head
   std::optional<double> attn_drop_rate;  // dropout on attention weights
   std::optional<double> drop_path_rate;  // stochastic depth, rising linearly over the blocks
+  ClipVisionConfig vision;  // CLIP only
+  ClipTextConfig text;      // CLIP only
 };
 
 // Training-time augmentation (the eval pipeline only normalizes).
@@ -58,6 +84,12 @@ struct DataConfig {
   AugmentConfig augment;
 };
 
+// A learning-rate multiplier for the parameters whose names match a glob.
+struct LrGroupConfig {
+  std::string match;      // fnmatch-style glob over parameter names, e.g. "head*"
+  double lr_scale = 1.0;  // multiplies the group's lr (and any layer-decay scale)
+};
+
 struct OptimConfig {
   OptimizerKind name = OptimizerKind::AdamW;
   double learning_rate = 1e-3;
@@ -67,13 +99,41 @@ struct OptimConfig {
   double momentum = 0.9;                // SGD only
   bool nesterov = false;                // SGD only
   double clip_grad_norm = 0.0;          // max global grad norm; 0 = off
+  std::optional<double> layer_decay;    // layer-wise lr decay (BEiT / timm): layer i gets decay^(top - i)
+  std::vector<LrGroupConfig> lr_groups; // differential lrs; the first matching glob wins
+  // When > 0, learning_rate is given per this many images (timm's lr_base_size, DeiT's
+  // lr × batch / 512) and scaled by the global batch: linearly, or by its square root.
+  int64_t lr_base_size = 0;
+  LrScaling lr_base_scale = LrScaling::Linear;
 };
 
+// Lengths are in epochs (fractions allowed) unless the *_steps form is given, which wins.
 struct ScheduleConfig {
   ScheduleKind name = ScheduleKind::Cosine;
-  double warmup_epochs = 0.0;  // linear warmup length (fractions allowed)
-  double warmup_lr = 0.0;      // learning rate at step 0 of the warmup
-  double min_lr = 0.0;         // floor reached at the end of the cosine
+  double warmup_epochs = 0.0;            // linear warmup length
+  std::optional<int64_t> warmup_steps;   // the same in optimizer steps
+  double warmup_lr = 0.0;                // learning rate at step 0 of the warmup (timm's warmup_lr)
+  std::optional<double> warmup_start_factor;  // or: warmup_lr = lr × this (PyTorch's LinearLR start_factor)
+  double min_lr = 0.0;                   // cosine: the floor reached at the end
+  double decay_epochs = 30.0;            // step: lr × decay_rate every this many epochs
+  std::optional<int64_t> decay_steps;    // the same in optimizer steps
+  double decay_rate = 0.1;               // step: the factor
+};
+
+// Dynamic loss scaling for precision: fp16 (torch.amp.GradScaler's defaults).
+struct GradScalerConfig {
+  double init_scale = 65536.0;
+  double growth_factor = 2.0;    // after growth_interval steps without inf/nan gradients
+  double backoff_factor = 0.5;   // after a step with inf/nan gradients (that step is skipped)
+  int64_t growth_interval = 2000;
+};
+
+// Exponential moving average of the weights (timm's ModelEmaV3).
+struct EmaConfig {
+  double decay = 0.0;          // 0 = no EMA; typical: 0.9998
+  bool warmup = false;         // ramp the decay from 0: decay_t = min(decay, 1 - (1 + t)^-warmup_power)
+  double warmup_power = 2.0 / 3.0;
+  bool on_cpu = false;         // keep the average in CPU memory (it is still evaluated)
 };
 
 struct TrainConfig {
@@ -84,6 +144,9 @@ struct TrainConfig {
   AttentionBackend attention = AttentionBackend::Auto;
   int64_t threads = 0;       // intra-op CPU threads; 0 = one per core
   int64_t eval_every = 1;    // epochs between evaluations (the last epoch always evaluates)
+  GradScalerConfig grad_scaler;  // used with precision: fp16
+  EmaConfig ema;
+  int64_t max_nonfinite_steps = 10;  // inf/nan losses in a row (each step skipped) before the run stops
 };
 
 struct LoggingConfig {

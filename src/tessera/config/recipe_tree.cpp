@@ -52,6 +52,7 @@ Value to_value(const YAML::Node& node) {
     for (const auto& item : node) value.items.push_back(to_value(item));
   } else if (node.IsMap()) {
     value.kind = Value::Kind::Map;
+    for (const auto& entry : node) value.fields.emplace_back(entry.first.Scalar(), to_value(entry.second));
   }
   return value;
 }

@@ -28,8 +28,9 @@ struct Value {
   Kind kind = Kind::Null;
   std::string scalar;        // Kind::Scalar: the text as written
   std::vector<Value> items;  // Kind::Sequence
-  // Kind::Map only occurs inside a sequence; no recipe field takes one, so its
-  // contents are not kept.
+  // Kind::Map, which only occurs inside a sequence (optim.lr_groups: [{match: ..., lr_scale: ...}]):
+  // its keys and values in the order written.
+  std::vector<std::pair<std::string, Value>> fields;
 };
 
 // One key with its value. Maps are unpacked into children so that merging keeps

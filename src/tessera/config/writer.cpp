@@ -70,6 +70,17 @@ class Writer {
   void put(const std::string& key, double v) { put(key, format_double(v)); }
   void put(const std::string& key, bool v) { put(key, std::string(v ? "true" : "false")); }
 
+  // One number as a scalar (num_heads: 6), more as a flow list (depths: [2, 2, 6, 2]).
+  void put(const std::string& key, const std::vector<int64_t>& v) {
+    if (v.size() == 1) return put(key, v[0]);
+    std::string text = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) text += (i ? ", " : "") + std::to_string(v[i]);
+    put(key, text + "]");
+  }
+  void put(const std::string& key, const std::optional<std::string>& v) {
+    if (v) put_string(key, *v);
+  }
+
   template <typename T>
   void put(const std::string& key, const std::optional<T>& v) {
     if (v) put(key, *v);
@@ -92,13 +103,16 @@ std::string write_recipe(const RecipeConfig& c) {
   const ModelConfig& m = c.model;
   w.section("model");
   w.put_string("name", m.name);
+  w.put("pretrained", m.pretrained);
   w.put("img_size", m.img_size);
   w.put("patch_size", m.patch_size);
   w.put("in_chans", m.in_chans);
   w.put("num_classes", m.num_classes);
   w.put("embed_dim", m.embed_dim);
   w.put("depth", m.depth);
+  w.put("depths", m.depths);
   w.put("num_heads", m.num_heads);
+  w.put("window_size", m.window_size);
   w.put("mlp_ratio", m.mlp_ratio);
   w.put("qkv_bias", m.qkv_bias);
   w.put("class_token", m.class_token);
@@ -106,6 +120,29 @@ std::string write_recipe(const RecipeConfig& c) {
   w.put("drop_rate", m.drop_rate);
   w.put("attn_drop_rate", m.attn_drop_rate);
   w.put("drop_path_rate", m.drop_path_rate);
+  // The CLIP towers only when something in them is set: image models have none.
+  const ClipVisionConfig& vision = m.vision;
+  if (vision.image_size || vision.patch_size || vision.width || vision.layers || vision.heads || vision.mlp_ratio) {
+    w.section("vision");
+    w.put("image_size", vision.image_size);
+    w.put("patch_size", vision.patch_size);
+    w.put("width", vision.width);
+    w.put("layers", vision.layers);
+    w.put("heads", vision.heads);
+    w.put("mlp_ratio", vision.mlp_ratio);
+    w.end_section();
+  }
+  const ClipTextConfig& text = m.text;
+  if (text.context_length || text.vocab_size || text.width || text.layers || text.heads || text.mlp_ratio) {
+    w.section("text");
+    w.put("context_length", text.context_length);
+    w.put("vocab_size", text.vocab_size);
+    w.put("width", text.width);
+    w.put("layers", text.layers);
+    w.put("heads", text.heads);
+    w.put("mlp_ratio", text.mlp_ratio);
+    w.end_section();
+  }
   w.end_section();
 
   const DataConfig& d = c.data;
@@ -136,14 +173,33 @@ std::string write_recipe(const RecipeConfig& c) {
   w.put("momentum", o.momentum);
   w.put("nesterov", o.nesterov);
   w.put("clip_grad_norm", o.clip_grad_norm);
+  w.put("layer_decay", o.layer_decay);
+  w.put("lr_base_size", o.lr_base_size);
+  w.put("lr_base_scale", to_string(o.lr_base_scale));
+  if (!o.lr_groups.empty()) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < o.lr_groups.size(); ++i) {
+      // Globs carry [ ] * that flow syntax would misread: always double-quote them.
+      YAML::Emitter glob;
+      glob << YAML::DoubleQuoted << o.lr_groups[i].match;
+      text += (i ? ", " : "") + std::string("{match: ") + glob.c_str() +
+              ", lr_scale: " + format_double(o.lr_groups[i].lr_scale) + "}";
+    }
+    w.put("lr_groups", text + "]");
+  }
   w.end_section();
 
   const ScheduleConfig& s = c.schedule;
   w.section("schedule");
   w.put("name", to_string(s.name));
   w.put("warmup_epochs", s.warmup_epochs);
+  w.put("warmup_steps", s.warmup_steps);
   w.put("warmup_lr", s.warmup_lr);
+  w.put("warmup_start_factor", s.warmup_start_factor);
   w.put("min_lr", s.min_lr);
+  w.put("decay_epochs", s.decay_epochs);
+  w.put("decay_steps", s.decay_steps);
+  w.put("decay_rate", s.decay_rate);
   w.end_section();
 
   const TrainConfig& t = c.train;
@@ -155,6 +211,19 @@ std::string write_recipe(const RecipeConfig& c) {
   w.put("attention", to_string(t.attention));
   w.put("threads", t.threads);
   w.put("eval_every", t.eval_every);
+  w.put("max_nonfinite_steps", t.max_nonfinite_steps);
+  w.section("ema");
+  w.put("decay", t.ema.decay);
+  w.put("warmup", t.ema.warmup);
+  w.put("warmup_power", t.ema.warmup_power);
+  w.put("on_cpu", t.ema.on_cpu);
+  w.end_section();
+  w.section("grad_scaler");
+  w.put("init_scale", t.grad_scaler.init_scale);
+  w.put("growth_factor", t.grad_scaler.growth_factor);
+  w.put("backoff_factor", t.grad_scaler.backoff_factor);
+  w.put("growth_interval", t.grad_scaler.growth_interval);
+  w.end_section();
   w.end_section();
 
   const LoggingConfig& l = c.logging;

@@ -25,10 +25,9 @@ AutocastGuard::~AutocastGuard() {
 }
 
 void check_precision(config::Precision precision, c10::Device device) {
-  if (precision == config::Precision::FP16) {
-    // fp16 without loss scaling underflows gradients; the scaler comes with the trainer's
-    // mixed-precision work, so refuse instead of training badly.
-    throw Error("precision", "fp16 needs a gradient scaler, which this version does not have yet; use bf16 or fp32");
+  if (precision == config::Precision::FP16 && device.is_cpu()) {
+    // CPU autocast to fp16 exists but is slow and has no loss-scaling benefit there.
+    throw Error("precision", "fp16 runs on CUDA only; on a CPU use bf16 (or fp32)");
   }
 }
 

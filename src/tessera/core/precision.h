@@ -2,6 +2,7 @@
 #pragma once
 
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include "tessera/config/recipe.h"
 
@@ -23,7 +24,7 @@ class AutocastGuard {
   c10::ScalarType previous_dtype_;
 };
 
-// Checks the precision can run on the device (fp16 needs CUDA and a loss scaler).
+// Checks the precision can run on the device (fp16 needs CUDA).
 void check_precision(config::Precision precision, c10::Device device);
 
 }  // namespace tessera::core

@@ -12,22 +12,6 @@ void require(bool ok, const std::string& key, const std::string& message) {
   if (!ok) throw Error(key, message);
 }
 
-// config::load validates too; these guard callers that fill DataConfig by hand,
-// and turn what would be a TORCH_CHECK deeper down into a message naming the key.
-void validate(const config::DataConfig& c) {
-  require(c.batch_size > 0, "data.batch_size", "must be positive, got " + std::to_string(c.batch_size));
-  require(c.eval_batch_size > 0, "data.eval_batch_size",
-          "must be positive, got " + std::to_string(c.eval_batch_size));
-  require(c.num_workers >= 0, "data.num_workers", "must be >= 0, got " + std::to_string(c.num_workers));
-  require(c.prefetch_batches >= 1, "data.prefetch_batches",
-          "must be >= 1, got " + std::to_string(c.prefetch_batches));
-  require(c.augment.random_crop_padding >= 0, "data.augment.random_crop_padding",
-          "must be >= 0, got " + std::to_string(c.augment.random_crop_padding));
-  require(c.augment.hflip >= 0.0 && c.augment.hflip <= 1.0, "data.augment.hflip",
-          "is a probability in [0, 1], got " + std::to_string(c.augment.hflip));
-  for (double s : c.std) require(s > 0.0, "data.std", "values must be positive, got " + std::to_string(s));
-}
-
 void check_per_channel(const std::vector<double>& values, const std::string& key, int64_t channels) {
   require(values.size() == 1 || static_cast<int64_t>(values.size()) == channels, key,
           "has " + std::to_string(values.size()) + " values but the images have " + std::to_string(channels) +
@@ -37,7 +21,6 @@ void check_per_channel(const std::vector<double>& values, const std::string& key
 }  // namespace
 
 Pipeline build(const config::DataConfig& config, uint64_t seed) {
-  validate(config);
   std::shared_ptr<const Dataset> train_set = build_dataset(config, Split::Train);
   std::shared_ptr<const Dataset> eval_set = build_dataset(config, Split::Eval);
   const int64_t C = train_set->channels(), H = train_set->height(), W = train_set->width();

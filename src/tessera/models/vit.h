@@ -57,7 +57,7 @@ TORCH_MODULE(Block);
 
 class VisionTransformerImpl : public ImageClassifierImpl {
  public:
-  explicit VisionTransformerImpl(const VisionTransformerOptions& options);
+  explicit VisionTransformerImpl(const VisionTransformerOptions& options) : VisionTransformerImpl(options, 0) {}
 
   at::Tensor forward(const at::Tensor& images) override;
   at::Tensor forward_features(const at::Tensor& images) override;
@@ -66,6 +66,10 @@ class VisionTransformerImpl : public ImageClassifierImpl {
   int64_t layer_id(const std::string& param_name) const override;
   int64_t num_layers() const override { return options.depth() + 2; }
   int64_t num_classes() const override { return options.num_classes(); }
+  int64_t in_chans() const override { return options.in_chans(); }
+  int64_t img_size() const override { return options.img_size(); }
+  // Tokens before the patch tokens: the class token, and DeiT's distillation token.
+  int64_t num_prefix_tokens() const { return options.num_prefix_tokens() + extra_prefix_tokens_; }
 
   VisionTransformerOptions options;
   nn::PatchEmbed patch_embed{nullptr};
@@ -78,9 +82,25 @@ class VisionTransformerImpl : public ImageClassifierImpl {
   torch::nn::Dropout head_drop{nullptr};
   torch::nn::Linear head{nullptr};
 
+ protected:
+  // For subclasses with more prefix tokens (DeiT's distillation token): pos_embed gets
+  // a row for each of them; the subclass registers and initialises the tokens.
+  VisionTransformerImpl(const VisionTransformerOptions& options, int64_t extra_prefix_tokens);
+  // Tokens (B, num_prefix_tokens() + N, D) → pos_embed added, blocks, final norm.
+  at::Tensor encode_tokens(const at::Tensor& tokens);
+
  private:
   void init_weights();
+  int64_t extra_prefix_tokens_ = 0;
 };
 TORCH_MODULE(VisionTransformer);
+
+// The preset registered as config.name (a vit_* name, or "vit" for a fully custom one)
+// with the recipe's overrides applied. Throws tessera::Error for a setting a ViT lacks.
+VisionTransformerOptions vit_options(const config::ModelConfig& config);
+
+// `preset` with the recipe's architecture overrides applied (what vit_options does after
+// finding the preset; DeiT's presets go through it too).
+VisionTransformerOptions override_vit_options(VisionTransformerOptions preset, const config::ModelConfig& config);
 
 }  // namespace tessera::models

@@ -4,6 +4,8 @@
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
 
+#include <cmath>
+
 namespace tessera::train {
 
 std::unique_ptr<torch::optim::Optimizer> build_optimizer(const config::OptimConfig& c,
@@ -29,6 +31,12 @@ std::unique_ptr<torch::optim::Optimizer> build_optimizer(const config::OptimConf
     return std::make_unique<torch::optim::AdamW>(std::move(torch_groups), torch::optim::AdamWOptions(c.learning_rate));
   }
   return std::make_unique<torch::optim::SGD>(std::move(torch_groups), torch::optim::SGDOptions(c.learning_rate));
+}
+
+double effective_learning_rate(const config::OptimConfig& c, int64_t global_batch) {
+  if (c.lr_base_size <= 0) return c.learning_rate;
+  const double ratio = static_cast<double>(global_batch) / static_cast<double>(c.lr_base_size);
+  return c.learning_rate * (c.lr_base_scale == config::LrScaling::Sqrt ? std::sqrt(ratio) : ratio);
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, const std::vector<ParamGroup>& groups, double lr) {

@@ -15,6 +15,10 @@ namespace tessera::train {
 std::unique_ptr<torch::optim::Optimizer> build_optimizer(const config::OptimConfig& config,
                                                          const std::vector<ParamGroup>& groups);
 
+// The base learning rate for a global batch of `global_batch` images: learning_rate as
+// given, or scaled from lr_base_size images (linearly or by the square root).
+double effective_learning_rate(const config::OptimConfig& config, int64_t global_batch);
+
 // Sets each group's lr to `lr` × its lr_scale (called every optimizer step).
 void set_learning_rate(torch::optim::Optimizer& optimizer, const std::vector<ParamGroup>& groups, double lr);
 

@@ -1,18 +1,21 @@
 // Optimizer parameter groups chosen by rule from parameter names (never by position):
-// biases, norms, tokens and position embeddings get no weight decay.
+// no weight decay for biases, norms, tokens and position embeddings; layer-wise lr decay
+// (BEiT, Bao et al. 2022; timm's param_groups_layer_decay); lr multipliers by glob.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "tessera/config/recipe.h"
 #include "tessera/models/image_classifier.h"
 
 namespace tessera::train {
 
 struct ParamGroup {
-  std::string label;                // "decay" / "no_decay"
+  std::string label;                // e.g. "decay", "layer3.no_decay", "layer13.decay.head*"
   std::vector<std::string> names;   // parameter names, as in the checkpoint
   std::vector<at::Tensor> params;
   double weight_decay = 0.0;
@@ -21,8 +24,12 @@ struct ParamGroup {
   int64_t numel() const;
 };
 
-// Trainable parameters split into a decayed and a non-decayed group: a tensor with
-// fewer than 2 dimensions, or named in model.no_weight_decay(), gets none.
-std::vector<ParamGroup> build_param_groups(models::ImageClassifierImpl& model, double weight_decay);
+// Trainable parameters grouped by (weight decay, lr scale):
+// - a tensor with fewer than 2 dimensions, or named in model.no_weight_decay(), gets no decay;
+// - with `layer_decay`, a parameter at model.layer_id() = i of L layers gets lr × decay^(L-1-i);
+// - the first of `lr_groups` whose glob matches the name multiplies its lr by lr_scale.
+std::vector<ParamGroup> build_param_groups(models::ImageClassifierImpl& model, double weight_decay,
+                                           std::optional<double> layer_decay = std::nullopt,
+                                           const std::vector<config::LrGroupConfig>& lr_groups = {});
 
 }  // namespace tessera::train

@@ -1,5 +1,6 @@
-// Learning-rate schedules as pure functions of the optimizer step (cosine with linear
-// warmup as in timm's CosineLRScheduler / SGDR, Loshchilov & Hutter 2017; constant).
+// Learning-rate schedules as pure functions of the optimizer step: cosine with linear
+// warmup (timm's CosineLRScheduler; SGDR, Loshchilov & Hutter 2017), step decay
+// (timm's StepLRScheduler), constant.
 #pragma once
 
 #include <cstdint>
@@ -15,10 +16,13 @@ struct LrSchedule {
   double min_lr = 0.0;        // lr at total_steps (cosine)
   int64_t warmup_steps = 0;
   int64_t total_steps = 1;
+  int64_t decay_steps = 1;    // step decay: every this many steps (counted from step 0)...
+  double decay_rate = 0.1;    // ...the lr is multiplied by this
 
   // The learning rate for optimizer step `step` (0-based). Warmup rises linearly from
-  // warmup_lr to base_lr over warmup_steps; cosine then falls to min_lr at total_steps
-  // and stays there.
+  // warmup_lr to base_lr over warmup_steps. Then cosine falls to min_lr at total_steps
+  // and stays there; step decay gives base_lr × decay_rate^(step / decay_steps);
+  // constant keeps base_lr.
   double at(int64_t step) const;
 };
 
