@@ -93,7 +93,7 @@ void run_convert(const ConvertArgs& args) {
     throw Error("model.pretrained", "is what convert produces; pass the input with --weights");
   }
 
-  // A fixed seed: a re-initialized head is the same on every run.
+  // A fixed seed: a re-initialised head is the same on every run.
   at::manual_seed(0);
   auto model = models::create(model_cfg);
   const auto loaded = models::load_pretrained(*model, args.weights);
@@ -107,7 +107,7 @@ void run_convert(const ConvertArgs& args) {
   if (!loaded.new_heads.empty()) {
     std::string heads;
     for (const auto& h : loaded.new_heads) heads += (heads.empty() ? "" : ",") + h;
-    metadata["new_heads"] = heads;  // freshly initialized, not from the input
+    metadata["new_heads"] = heads;  // freshly initialised, not from the input
   }
   save_new_file(*model, out, metadata);
   int64_t params = 0;
@@ -125,7 +125,8 @@ void add_convert_command(CLI::App& app) {
   cmd->add_option("--model", args->model, "registered model name, e.g. deit_small_patch16_224")->required();
   cmd->add_option("--weights", args->weights, "the timm state dict, saved with safetensors")->required();
   cmd->add_option("--out", args->out, "the Tessera checkpoint to write (must not exist)")->required();
-  cmd->add_option("--set", args->overrides, "override a model key: --set num_classes=10 --set img_size=96 (repeatable)");
+  cmd->add_option("--set", args->overrides,
+                  "override a model key: --set num_classes=10 --set img_size=96 (repeatable)");
   cmd->callback([args] { run_convert(*args); });
 }
 

@@ -3,6 +3,7 @@
 // that loads and that `model.pretrained` in a recipe accepts; mistakes are reported.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -28,43 +29,41 @@ std::string read_bytes(const fs::path& path) {
 
 std::string quote(const fs::path& p) { return "'" + p.string() + "'"; }
 
-// State dicts written once for the suite by timm itself: a DeiT-Ti (distilled, two
-// blocks) at 224 with 1000 classes, and a two-block ViT-Ti for 28x28 grayscale images.
-class ConvertCli : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / "tessera-tests" / "ConvertCli";
-    fs::remove_all(dir_);
-    const nlohmann::json runs = {
-        {"deit_tiny_distilled_patch16_224", (dir_ / "deit").string(), R"({"depth": 2})", "1", "0"},
-        {"vit_tiny_patch16_224", (dir_ / "vit28").string(),
-         R"({"depth": 2, "img_size": 28, "patch_size": 7, "in_chans": 1})", "1", "0"}};
-    const auto script = source_dir() / "tests" / "reference" / "timm_reference_batch.py";
-    const auto run = run_command("'" + python_path() + "' '" + script.string() + "' '" + runs.dump() + "'");
-    setup_output_ = run.exit_code == 0 ? "" : "timm_reference_batch.py failed:\n" + run.output;
-  }
-  void SetUp() override { ASSERT_TRUE(setup_output_.empty()) << setup_output_; }
-
-  static fs::path timm_weights() { return dir_ / "deit" / "weights.safetensors"; }
-  static fs::path timm_vit28_weights() { return dir_ / "vit28" / "weights.safetensors"; }
-
-  static fs::path dir_;
-  static std::string setup_output_;
-};
-fs::path ConvertCli::dir_;
-std::string ConvertCli::setup_output_;
-
 constexpr const char* kModel = "deit_tiny_distilled_patch16_224";
 
-TEST_F(ConvertCli, TimmCheckpointConvertsAndLoads) {
-  const auto out = scratch_dir() / "deit_tiny_96.safetensors";
-  auto run = run_cli(std::string("convert --model ") + kModel + " --weights " + quote(timm_weights()) + " --out " +
+// DeiT-Ti (distilled) with two blocks, at 224 with 1000 classes.
+config::ModelConfig two_block_deit() {
+  config::ModelConfig c;
+  c.name = kModel;
+  c.depth = 2;
+  return c;
+}
+
+// Weights under timm's names written by Tessera itself: enough where the test is about
+// convert's checks, not about timm's file.
+fs::path tessera_weights(const fs::path& file, const std::vector<std::string>& drop = {}) {
+  auto model = models::create(two_block_deit());
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& p : model->named_parameters()) {
+    if (std::find(drop.begin(), drop.end(), p.key()) == drop.end()) tensors.emplace_back(p.key(), p.value());
+  }
+  core::save_safetensors(file, tensors);
+  return file;
+}
+
+TEST(ConvertCli, TimmCheckpointConvertsAndLoads) {
+  const auto dir = scratch_dir();
+  run_reference_script("timm_reference.py", std::string(kModel) + " " + quote(dir / "timm") + R"( '{"depth": 2}' 1 0)");
+  ASSERT_FALSE(HasFailure());
+  const auto timm_weights = dir / "timm" / "weights.safetensors";
+  const auto out = dir / "deit_tiny_96.safetensors";
+  auto run = run_cli(std::string("convert --model ") + kModel + " --weights " + quote(timm_weights) + " --out " +
                      quote(out) + " --set depth=2 --set num_classes=10 --set model.img_size=96");
   ASSERT_EQ(run.exit_code, 0) << run.output;
   ASSERT_TRUE(fs::exists(out)) << run.output;
   // The adaptations are logged.
-  EXPECT_NE(run.output.find("head re-initialized for 10 outputs"), std::string::npos) << run.output;
-  EXPECT_NE(run.output.find("head_dist re-initialized for 10 outputs"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("head re-initialised for 10 outputs"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("head_dist re-initialised for 10 outputs"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("pos_embed resampled from a 14x14 to a 6x6 patch grid"), std::string::npos) << run.output;
 
   // The checkpoint describes itself and loads strictly into the model it names.
@@ -89,7 +88,7 @@ TEST_F(ConvertCli, TimmCheckpointConvertsAndLoads) {
   const auto loaded = models::load_pretrained(*again, out);
   EXPECT_TRUE(loaded.new_heads.empty());
   EXPECT_FALSE(loaded.pos_embed_from.has_value());
-  const auto timm = read_tensors(timm_weights());
+  const auto timm = read_tensors(timm_weights);
   const auto converted = read_tensors(out);
   for (const auto& [name, tensor] : timm) {
     if (name == "pos_embed" || name.rfind("head", 0) == 0) continue;
@@ -98,25 +97,21 @@ TEST_F(ConvertCli, TimmCheckpointConvertsAndLoads) {
   EXPECT_EQ(converted.at("pos_embed").sizes(), (at::IntArrayRef{1, 2 + 36, 192}));
 }
 
-TEST_F(ConvertCli, RefusesToOverwrite) {
-  const auto out = scratch_dir() / "existing.safetensors";
+TEST(ConvertCli, RefusesToOverwrite) {
+  const auto dir = scratch_dir();
+  const auto out = dir / "existing.safetensors";
   std::ofstream(out) << "precious";
-  auto run = run_cli(std::string("convert --model ") + kModel + " --weights " + quote(timm_weights()) + " --out " +
+  auto run = run_cli(std::string("convert --model ") + kModel + " --weights " +
+                     quote(tessera_weights(dir / "in.safetensors")) + " --out " +
                      quote(out) + " --set depth=2");
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.output.find("already exists"), std::string::npos) << run.output;
   EXPECT_EQ(read_bytes(out), "precious");
 }
 
-TEST_F(ConvertCli, MissingKeyIsListed) {
+TEST(ConvertCli, MissingKeyIsListed) {
   const auto dir = scratch_dir();
-  auto weights = core::load_safetensors(timm_weights());
-  std::vector<std::pair<std::string, at::Tensor>> kept;
-  for (auto& [name, t] : weights.tensors) {
-    if (name != "blocks.1.attn.proj.bias") kept.emplace_back(name, t);
-  }
-  const auto broken = dir / "broken.safetensors";
-  core::save_safetensors(broken, kept);
+  const auto broken = tessera_weights(dir / "broken.safetensors", {"blocks.1.attn.proj.bias"});
   const auto out = dir / "out.safetensors";
   auto run = run_cli(std::string("convert --model ") + kModel + " --weights " + quote(broken) + " --out " + quote(out) +
                      " --set depth=2");
@@ -130,19 +125,20 @@ TEST_F(ConvertCli, MissingKeyIsListed) {
   }
 }
 
-TEST_F(ConvertCli, WrongModelOrKeyIsExplained) {
-  const auto out = scratch_dir() / "out.safetensors";
-  auto run = run_cli("convert --model deit_tiny_distiled_patch16_224 --weights " + quote(timm_weights()) + " --out " +
+TEST(ConvertCli, WrongModelOrKeyIsExplained) {
+  const auto dir = scratch_dir();
+  const auto weights = tessera_weights(dir / "in.safetensors");
+  const auto out = dir / "out.safetensors";
+  auto run = run_cli("convert --model deit_tiny_distiled_patch16_224 --weights " + quote(weights) + " --out " +
                      quote(out));
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.output.find("did you mean 'deit_tiny_distilled_patch16_224'"), std::string::npos) << run.output;
-  run = run_cli(std::string("convert --model ") + kModel + " --weights " + quote(timm_weights()) + " --out " +
-                quote(out) + " --set num_clases=10");
+  run = run_cli(std::string("convert --model ") + kModel + " --weights " + quote(weights) + " --out " + quote(out) +
+                " --set num_clases=10");
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.output.find("num_classes"), std::string::npos) << run.output;
   // Without --set depth=2 the file lacks blocks 2..11.
-  run = run_cli(std::string("convert --model ") + kModel + " --weights " + quote(timm_weights()) + " --out " +
-                quote(out));
+  run = run_cli(std::string("convert --model ") + kModel + " --weights " + quote(weights) + " --out " + quote(out));
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.output.find("missing blocks.10."), std::string::npos) << run.output;
   EXPECT_FALSE(fs::exists(out));
@@ -150,11 +146,15 @@ TEST_F(ConvertCli, WrongModelOrKeyIsExplained) {
 
 // A recipe's model.pretrained starts training from a converted timm checkpoint: a ViT-Ti
 // shaped for 28x28 grayscale images, timm's weights converted for 10 classes.
-TEST_F(ConvertCli, PretrainedRecipeTrains) {
+TEST(ConvertCli, PretrainedRecipeTrains) {
   const auto dir = scratch_dir();
+  run_reference_script("timm_reference.py",
+                       "vit_tiny_patch16_224 " + quote(dir / "timm") +
+                           R"( '{"depth": 2, "img_size": 28, "patch_size": 7, "in_chans": 1}' 1 0)");
+  ASSERT_FALSE(HasFailure());
   const auto converted = dir / "vit_tiny_28.safetensors";
-  auto convert = run_cli("convert --model vit_tiny_patch16_224 --weights " + quote(timm_vit28_weights()) +
-                         " --out " + quote(converted) +
+  auto convert = run_cli("convert --model vit_tiny_patch16_224 --weights " +
+                         quote(dir / "timm" / "weights.safetensors") + " --out " + quote(converted) +
                          " --set depth=2 --set img_size=28 --set patch_size=7 --set in_chans=1 --set num_classes=10");
   ASSERT_EQ(convert.exit_code, 0) << convert.output;
 

@@ -137,7 +137,7 @@ TEST(TrainCli, ModelsListsRegisteredNames) {
 }
 
 TEST(TrainCli, HelpOnEachCommand) {
-  for (const char* command : {"--help", "train --help", "eval --help", "models --help"}) {
+  for (const char* command : {"--help", "train --help", "eval --help", "models --help", "convert --help"}) {
     auto run = run_cli(command);
     EXPECT_EQ(run.exit_code, 0) << command << ": " << run.output;
     EXPECT_NE(run.output.find("Usage"), std::string::npos) << command;

@@ -1,12 +1,11 @@
 // Parity of DeiT (src/tessera/models/deit.h) with timm's VisionTransformerDistilled on
 // the same weights: the eval output (mean of both heads), both heads' training outputs
 // and the input gradient. timm runs at test time (tests/reference/timm_reference.py,
-// which trains with set_distilled_training(True); both cases in one Python process).
+// which trains with set_distilled_training(True)).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "reference_runner.h"
 #include "tessera/models/deit.h"
@@ -18,38 +17,22 @@ namespace {
 
 using testing::max_abs_diff;
 
-namespace fs = std::filesystem;
-
 constexpr double kTolerance = 1e-4;  // fp32, max abs
 
-// timm writes weights and outputs for both models before the tests: the distilled
-// DeiT-Ti at img_size 112 into dir_/distilled, the plain DeiT-S (depth 4, img_size 64)
-// into dir_/plain.
-class DeitParity : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / "tessera-tests" / "DeitParity";
-    fs::remove_all(dir_);
-    const nlohmann::json runs = {
-        {"deit_tiny_distilled_patch16_224", (dir_ / "distilled").string(), R"({"img_size": 112})", "2", "0"},
-        {"deit_small_patch16_224", (dir_ / "plain").string(), R"({"img_size": 64, "depth": 4})", "2", "0"}};
-    const auto script = testing::source_dir() / "tests" / "reference" / "timm_reference_batch.py";
-    const auto run = testing::run_command("'" + testing::python_path() + "' '" + script.string() + "' '" +
-                                          runs.dump() + "'");
-    failure_ = run.exit_code == 0 ? "" : "timm_reference_batch.py failed:\n" + run.output;
-  }
-  void SetUp() override { ASSERT_TRUE(failure_.empty()) << failure_; }
+// timm writes `name`'s weights (dir/weights.safetensors) and outputs (returned) for
+// `timm_kwargs`; empty when the script failed (the test has failed then).
+std::map<std::string, at::Tensor> timm_outputs(const std::string& name, const std::string& timm_kwargs,
+                                               const std::filesystem::path& dir) {
+  testing::run_reference_script("timm_reference.py", name + " '" + dir.string() + "' '" + timm_kwargs + "' 2 0");
+  if (::testing::Test::HasFailure()) return {};
+  return testing::read_tensors(dir / "io.safetensors");
+}
 
-  static fs::path dir_;
-  static std::string failure_;
-};
-fs::path DeitParity::dir_;
-std::string DeitParity::failure_;
-
-TEST_F(DeitParity, TinyDistilledAtImg112) {
+TEST(DeitParity, TinyDistilledAtImg112) {
   const std::string label = "deit_tiny_distilled_patch16_224 img 112";
-  const auto dir = dir_ / "distilled";
-  const auto io = testing::read_tensors(dir / "io.safetensors");
+  const auto dir = testing::scratch_dir();
+  const auto io = timm_outputs("deit_tiny_distilled_patch16_224", R"({"img_size": 112})", dir);
+  ASSERT_FALSE(HasFailure());
 
   config::ModelConfig c;
   c.name = "deit_tiny_distilled_patch16_224";
@@ -89,10 +72,11 @@ TEST_F(DeitParity, TinyDistilledAtImg112) {
   EXPECT_GT(max_abs_diff(io.at("train_out"), io.at("train_out_dist")), 1e-3);
 }
 
-TEST_F(DeitParity, PlainDeitIsTimmsViT) {
+TEST(DeitParity, PlainDeitIsTimmsViT) {
   const std::string label = "deit_small_patch16_224 img 64 depth 4";
-  const auto dir = dir_ / "plain";
-  const auto io = testing::read_tensors(dir / "io.safetensors");
+  const auto dir = testing::scratch_dir();
+  const auto io = timm_outputs("deit_small_patch16_224", R"({"img_size": 64, "depth": 4})", dir);
+  ASSERT_FALSE(HasFailure());
   config::ModelConfig c;
   c.name = "deit_small_patch16_224";
   c.img_size = 64;

@@ -295,9 +295,7 @@ TEST(BuildPipeline, RejectsBadSettings) {
   cfg.batch_size = 4;
   cfg.mean = {0.1, 0.2, 0.3};  // three values for one channel
   EXPECT_NE(error_of([&] { build(cfg, 0); }).find("data.mean"), std::string::npos);
-  cfg.mean = {0.5};
-  cfg.num_workers = -1;
-  EXPECT_NE(error_of([&] { build(cfg, 0); }).find("data.num_workers"), std::string::npos);
+  // Ranges of single keys (num_workers >= 0, ...) are config::load's to check: see config_test.
 }
 
 }  // namespace

@@ -27,87 +27,69 @@ std::map<std::string, at::Tensor> state_of(torch::nn::Module& model) {
 
 bool is_head(const std::string& name) { return name.rfind("head.", 0) == 0 || name.rfind("head_dist.", 0) == 0; }
 
-// timm's side of the two loading cases, computed before the tests in one Python run:
-// timm builds the model with the source overrides and saves it (source.safetensors), then
-// loads that file into the model with the target overrides its own way (loaded.safetensors).
-class PretrainedLikeTimm : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / "tessera-tests" / "PretrainedLikeTimm";
-    fs::remove_all(dir_);
-    const nlohmann::json cases = {
-        {"deit_tiny_distilled_patch16_224", (dir_ / "distilled").string(), {{"depth", 2}},
-         {{"depth", 2}, {"num_classes", 10}, {"img_size", 96}}},
-        {"vit_tiny_patch16_224", (dir_ / "vit").string(), {{"depth", 1}, {"img_size", 64}},
-         {{"depth", 1}, {"img_size", 128}}}};
-    const auto script = testing::source_dir() / "tests" / "reference" / "timm_pretrained_reference.py";
-    const auto run = testing::run_command("'" + testing::python_path() + "' '" + script.string() + "' load '" +
-                                          cases.dump() + "'");
-    failure_ = run.exit_code == 0 ? "" : "timm_pretrained_reference.py failed:\n" + run.output;
-  }
-  void SetUp() override { ASSERT_TRUE(failure_.empty()) << failure_; }
+// timm builds `name` with `source_kwargs` and saves it, then loads that file its own way
+// into the model with `target_kwargs`. Tessera loads the same file into `target` (the same
+// model) and must hold the same tensors, except new heads: random in both, ours must be
+// the model's own initialisation, untouched.
+void expect_loads_like_timm(const std::string& label, const config::ModelConfig& target,
+                            const nlohmann::json& source_kwargs, const nlohmann::json& target_kwargs,
+                            const std::vector<std::string>& new_heads, std::array<int64_t, 2> grid_from,
+                            std::array<int64_t, 2> grid_to) {
+  const auto dir = testing::scratch_dir();
+  const nlohmann::json cases = {{target.name, dir.string(), source_kwargs, target_kwargs}};
+  testing::run_reference_script("timm_pretrained_reference.py", "load '" + cases.dump() + "'");
+  ASSERT_FALSE(::testing::Test::HasFailure());
 
-  // Tessera loads the same file into the same target and must hold the same tensors,
-  // except new heads (random in both; ours must be the model's own, untouched).
-  static void expect_loads_like_timm(const std::string& label, const std::string& case_dir,
-                                     const config::ModelConfig& target, const std::vector<std::string>& new_heads,
-                                     std::array<int64_t, 2> grid_from, std::array<int64_t, 2> grid_to) {
-    const auto dir = dir_ / case_dir;
-    auto model = create(target);
-    const auto fresh = state_of(*model);
-    const auto result = load_pretrained(*model, dir / "source.safetensors");
+  auto model = create(target);
+  const auto fresh = state_of(*model);
+  const auto result = load_pretrained(*model, dir / "source.safetensors");
+  EXPECT_EQ(result.new_heads, new_heads);
+  ASSERT_TRUE(result.pos_embed_from.has_value());
+  EXPECT_EQ(*result.pos_embed_from, grid_from);
+  EXPECT_EQ(*result.pos_embed_to, grid_to);
 
-    EXPECT_EQ(result.new_heads, new_heads);
-    ASSERT_TRUE(result.pos_embed_from.has_value());
-    EXPECT_EQ(*result.pos_embed_from, grid_from);
-    EXPECT_EQ(*result.pos_embed_to, grid_to);
-
-    const auto timm = testing::read_tensors(dir / "loaded.safetensors");
-    const auto ours = state_of(*model);
-    ASSERT_EQ(ours.size(), timm.size());
-    double err = 0, pos_err = 0;
-    for (const auto& [name, tensor] : ours) {
-      ASSERT_TRUE(timm.count(name)) << name;
-      ASSERT_EQ(tensor.sizes(), timm.at(name).sizes()) << name;
-      if (is_head(name) && !new_heads.empty()) {
-        EXPECT_TRUE(at::equal(tensor, fresh.at(name))) << name;
-        continue;
-      }
-      const double d = testing::max_abs_diff(tensor, timm.at(name));
-      if (name == "pos_embed") {
-        pos_err = d;
-      } else {
-        err = std::max(err, d);
-      }
+  const auto timm = testing::read_tensors(dir / "loaded.safetensors");
+  const auto ours = state_of(*model);
+  ASSERT_EQ(ours.size(), timm.size());
+  double err = 0, pos_err = 0;
+  for (const auto& [name, tensor] : ours) {
+    ASSERT_TRUE(timm.count(name)) << name;
+    ASSERT_EQ(tensor.sizes(), timm.at(name).sizes()) << name;
+    if (is_head(name) && !new_heads.empty()) {
+      EXPECT_TRUE(at::equal(tensor, fresh.at(name))) << name;
+      continue;
     }
-    std::cout << "[parity] " << label << " pos_embed resampled like timm's loader: max abs err " << pos_err << "\n"
-              << "[parity] " << label << " other tensors: max abs err " << err << "\n";
-    EXPECT_LE(pos_err, 1e-5);
-    EXPECT_EQ(err, 0.0);
+    const double d = testing::max_abs_diff(tensor, timm.at(name));
+    if (name == "pos_embed") {
+      pos_err = d;
+    } else {
+      err = std::max(err, d);
+    }
   }
+  std::cout << "[parity] " << label << " pos_embed resampled like timm's loader: max abs err " << pos_err << "\n"
+            << "[parity] " << label << " other tensors: max abs err " << err << "\n";
+  EXPECT_LE(pos_err, 1e-5);
+  EXPECT_EQ(err, 0.0);
+}
 
-  static fs::path dir_;
-  static std::string failure_;
-};
-fs::path PretrainedLikeTimm::dir_;
-std::string PretrainedLikeTimm::failure_;
-
-TEST_F(PretrainedLikeTimm, DistilledNewClassesAndSize) {
+TEST(PretrainedLikeTimm, DistilledNewClassesAndSize) {
   config::ModelConfig c;
   c.name = "deit_tiny_distilled_patch16_224";
   c.depth = 2;
   c.num_classes = 10;
   c.img_size = 96;
-  expect_loads_like_timm("deit_tiny_distilled 224/1000 classes -> 96/10 classes", "distilled", c,
-                         {"head", "head_dist"}, {14, 14}, {6, 6});
+  expect_loads_like_timm("deit_tiny_distilled 224/1000 classes -> 96/10 classes", c, {{"depth", 2}},
+                         {{"depth", 2}, {"num_classes", 10}, {"img_size", 96}}, {"head", "head_dist"}, {14, 14},
+                         {6, 6});
 }
 
-TEST_F(PretrainedLikeTimm, VitLargerImageSameHead) {
+TEST(PretrainedLikeTimm, VitLargerImageSameHead) {
   config::ModelConfig c;
   c.name = "vit_tiny_patch16_224";
   c.depth = 1;
   c.img_size = 128;
-  expect_loads_like_timm("vit_tiny 64 -> 128", "vit", c, {}, {4, 4}, {8, 8});
+  expect_loads_like_timm("vit_tiny 64 -> 128", c, {{"depth", 1}, {"img_size", 64}}, {{"depth", 1}, {"img_size", 128}},
+                         {}, {4, 4}, {8, 8});
 }
 
 // A small custom ViT and its weights written by Tessera (the same names as timm's).

@@ -1,12 +1,11 @@
 // Parity of the Vision Transformer (src/tessera/models/vit.h) with timm on the same
 // weights: eval output, train-mode output (dropout off) and the input gradient, at a
 // timm preset's own size and at non-default ones. timm runs at test time
-// (tests/reference/timm_reference.py, every case in one Python process).
+// (tests/reference/timm_reference.py).
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "reference_runner.h"
 #include "tessera/models/pretrained.h"
@@ -15,7 +14,6 @@
 namespace tessera::models {
 namespace {
 
-namespace fs = std::filesystem;
 using testing::max_abs_diff;
 
 constexpr double kTolerance = 1e-4;  // fp32, max abs
@@ -55,67 +53,45 @@ const std::vector<ParityCase>& cases() {
   return all;
 }
 
-// timm writes weights and outputs for every case (case i into dir_/i) before the tests.
-class VitParity : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / "tessera-tests" / "VitParity";
-    fs::remove_all(dir_);
-    nlohmann::json runs = nlohmann::json::array();
-    for (size_t i = 0; i < cases().size(); ++i) {
-      const auto& c = cases()[i];
-      runs.push_back({c.config.name, (dir_ / std::to_string(i)).string(), c.timm_kwargs, "2", "0"});
-    }
-    const auto script = testing::source_dir() / "tests" / "reference" / "timm_reference_batch.py";
-    const auto run = testing::run_command("'" + testing::python_path() + "' '" + script.string() + "' '" +
-                                          runs.dump() + "'");
-    failure_ = run.exit_code == 0 ? "" : "timm_reference_batch.py failed:\n" + run.output;
+// timm builds the case's model and writes its weights and outputs; Tessera builds the
+// same config, loads the weights strictly by name and must give timm's outputs.
+void expect_parity(const ParityCase& c) {
+  const auto dir = testing::scratch_dir();
+  testing::run_reference_script("timm_reference.py",
+                                c.config.name + " '" + dir.string() + "' '" + c.timm_kwargs + "' 2 0");
+  ASSERT_FALSE(::testing::Test::HasFailure());
+  const auto io = testing::read_tensors(dir / "io.safetensors");
+  auto model = create(c.config);
+  const auto loaded = load_pretrained(*model, dir / "weights.safetensors");
+  ASSERT_TRUE(loaded.new_heads.empty() && !loaded.pos_embed_from) << "the same architecture loads unchanged";
+
+  model->eval();
+  auto input = io.at("input").clone().requires_grad_(true);
+  auto out = model->forward(input);
+  ASSERT_EQ(out.sizes(), io.at("eval_out").sizes());
+  const double eval_err = max_abs_diff(out, io.at("eval_out"));
+  (out * io.at("grad_weight")).sum().backward();
+  const double grad_err = max_abs_diff(input.grad(), io.at("input_grad"));
+
+  model->train();  // built with dropout and drop path 0, as timm_reference.py turns them off
+  at::Tensor train_out;
+  {
+    at::NoGradGuard no_grad;
+    train_out = model->forward(io.at("input"));
   }
-  void SetUp() override { ASSERT_TRUE(failure_.empty()) << failure_; }
+  const double train_err = max_abs_diff(train_out, io.at("train_out"));
 
-  // Tessera builds the case's config, loads timm's weights strictly by name and must give
-  // timm's outputs.
-  static void expect_parity(size_t i) {
-    const auto& c = cases()[i];
-    const auto dir = dir_ / std::to_string(i);
-    const auto io = testing::read_tensors(dir / "io.safetensors");
-    auto model = create(c.config);
-    const auto loaded = load_pretrained(*model, dir / "weights.safetensors");
-    ASSERT_TRUE(loaded.new_heads.empty() && !loaded.pos_embed_from) << "the same architecture loads unchanged";
+  std::cout << "[parity] " << c.label << " eval: max abs err " << eval_err << "\n"
+            << "[parity] " << c.label << " train: max abs err " << train_err << "\n"
+            << "[parity] " << c.label << " input grad: max abs err " << grad_err << "\n";
+  EXPECT_LE(eval_err, kTolerance) << c.label;
+  EXPECT_LE(train_err, kTolerance) << c.label;
+  EXPECT_LE(grad_err, kTolerance) << c.label;
+}
 
-    model->eval();
-    auto input = io.at("input").clone().requires_grad_(true);
-    auto out = model->forward(input);
-    ASSERT_EQ(out.sizes(), io.at("eval_out").sizes());
-    const double eval_err = max_abs_diff(out, io.at("eval_out"));
-    (out * io.at("grad_weight")).sum().backward();
-    const double grad_err = max_abs_diff(input.grad(), io.at("input_grad"));
-
-    model->train();  // built with dropout and drop path 0, as timm_reference.py turns them off
-    at::Tensor train_out;
-    {
-      at::NoGradGuard no_grad;
-      train_out = model->forward(io.at("input"));
-    }
-    const double train_err = max_abs_diff(train_out, io.at("train_out"));
-
-    std::cout << "[parity] " << c.label << " eval: max abs err " << eval_err << "\n"
-              << "[parity] " << c.label << " train: max abs err " << train_err << "\n"
-              << "[parity] " << c.label << " input grad: max abs err " << grad_err << "\n";
-    EXPECT_LE(eval_err, kTolerance) << c.label;
-    EXPECT_LE(train_err, kTolerance) << c.label;
-    EXPECT_LE(grad_err, kTolerance) << c.label;
-  }
-
-  static fs::path dir_;
-  static std::string failure_;
-};
-fs::path VitParity::dir_;
-std::string VitParity::failure_;
-
-TEST_F(VitParity, SmallPatch16At224) { expect_parity(0); }
-TEST_F(VitParity, TinyAtImg96Patch8TenClasses) { expect_parity(1); }
-TEST_F(VitParity, AveragePoolingWithoutClassToken) { expect_parity(2); }
+TEST(VitParity, SmallPatch16At224) { expect_parity(cases()[0]); }
+TEST(VitParity, TinyAtImg96Patch8TenClasses) { expect_parity(cases()[1]); }
+TEST(VitParity, AveragePoolingWithoutClassToken) { expect_parity(cases()[2]); }
 
 }  // namespace
 }  // namespace tessera::models

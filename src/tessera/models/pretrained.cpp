@@ -100,8 +100,8 @@ void set_aside_heads(const ImageClassifierImpl& model, ModelState& state, std::m
       notes.push_back(head + " left out (" + in_file + "): the model has no classifier (num_classes 0)");
       result.dropped_heads.push_back(head);
     } else {
-      notes.push_back(head + " re-initialized for " + std::to_string(outputs_of(state.tensors, head).value_or(0)) +
-                      " outputs (" + in_file + "): it keeps the model's own initialization");
+      notes.push_back(head + " re-initialised for " + std::to_string(outputs_of(state.tensors, head).value_or(0)) +
+                      " outputs (" + in_file + "): it keeps the model's own initialisation");
       result.new_heads.push_back(head);
     }
     for (const auto& name : model_names) {
