@@ -5,6 +5,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "fixtures/param_count.h"
+
 #include <algorithm>
 #include <set>
 
@@ -21,11 +23,7 @@ ClipOptions tiny(int64_t in_chans = 3) {
       .text(ClipTextOptions().context_length(8).vocab_size(50).width(24).layers(2).heads(3));
 }
 
-int64_t count_params(torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
+using tessera::testing::count_params;
 
 TEST(Clip, ParameterNamesAreOpenClips) {
   Clip model(tiny());

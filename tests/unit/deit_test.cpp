@@ -5,6 +5,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "fixtures/param_count.h"
+
 #include <algorithm>
 
 #include "tessera/core/error.h"
@@ -28,9 +30,7 @@ TEST(Deit, DistilledHasTimmsNamesAndShapes) {
   EXPECT_EQ(shapes.at("head_dist.weight"), (std::vector<int64_t>{7, 24}));
   EXPECT_EQ(shapes.at("head_dist.bias"), (std::vector<int64_t>{7}));
 
-  int64_t n = 0;
-  for (const auto& p : model->parameters()) n += p.numel();
-  EXPECT_EQ(n, distilled_num_params(tiny()));
+  EXPECT_EQ(testing::count_params(*model), distilled_num_params(tiny()));
 }
 
 TEST(Deit, DistilledForwardShapes) {

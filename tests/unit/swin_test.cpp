@@ -6,6 +6,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "fixtures/param_count.h"
+
 #include <map>
 #include <set>
 
@@ -16,11 +18,7 @@
 namespace tessera::models {
 namespace {
 
-int64_t count_params(torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
+using tessera::testing::count_params;
 
 struct SwinCase {
   std::string name;

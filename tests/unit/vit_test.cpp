@@ -5,16 +5,14 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "fixtures/param_count.h"
+
 #include <set>
 
 namespace tessera::models {
 namespace {
 
-int64_t count_params(torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
+using tessera::testing::count_params;
 
 struct VitCase {
   int64_t img, patch, chans, classes, dim, depth, heads;
