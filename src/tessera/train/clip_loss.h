@@ -1,0 +1,22 @@
+// CLIP's contrastive loss (Radford et al., 2021), as open_clip's ClipLoss on one
+// process: cross-entropy of each image against all texts of the batch and of
+// each text against all images, the matching pair being the target, averaged.
+#pragma once
+
+#include <ATen/ATen.h>
+
+namespace tessera::train {
+
+struct ClipLossResult {
+  at::Tensor loss;               // scalar
+  at::Tensor logits_per_image;   // (B, B): logit_scale * image_i . text_j
+  at::Tensor image_to_text_acc;  // scalar: images whose best text is their own caption
+  at::Tensor text_to_image_acc;  // scalar: texts whose best image is their own
+};
+
+// `image_features` and `text_features` (B, D) are L2-normalized; `logit_scale` is
+// the already exponentiated temperature (exp of the learnable log scale).
+ClipLossResult clip_loss(const at::Tensor& image_features, const at::Tensor& text_features,
+                         const at::Tensor& logit_scale);
+
+}  // namespace tessera::train
