@@ -1,8 +1,11 @@
-// tessera train RECIPE [--set key=value ...]: train a model from a recipe.
+// tessera train RECIPE [--set key=value ...] [--resume RUN_DIR]: train a model from a recipe,
+// or continue a run from its newest complete checkpoint.
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <optional>
 
 #include "cli/commands.h"
 #include "tessera/config/load.h"
@@ -16,7 +19,10 @@
 #include "tessera/models/pretrained.h"
 #include "tessera/models/registry.h"
 #include "tessera/train/progress.h"
+#include "tessera/train/checkpoint_store.h"
+#include "tessera/train/resume_config.h"
 #include "tessera/train/run_dir.h"
+#include "tessera/train/stop_signal.h"
 #include "tessera/train/trainer.h"
 
 namespace tessera::cli {
@@ -26,6 +32,7 @@ namespace {
 struct TrainArgs {
   std::string recipe;
   std::vector<std::string> overrides;
+  std::string resume;  // --resume: a run folder to continue
 };
 
 // The model numbers the data decides (classes, channels) are taken from the data when
@@ -56,9 +63,68 @@ void check_model_fits_data(const models::ImageClassifierImpl& model, const data:
   }
 }
 
-void run_train(const TrainArgs& args) {
+// Where a resumed run continues: its folder and its newest complete checkpoint.
+struct ResumePoint {
+  std::filesystem::path run_dir;
+  train::LoadedCheckpoint checkpoint;
+};
+
+// --resume DIR wins over train.resume. "never": a fresh run. "auto": runs/<name> when it
+// holds a complete checkpoint, else a fresh run. A folder: that run, which must hold one.
+std::optional<ResumePoint> find_resume_point(const config::RecipeConfig& cfg, const std::string& flag) {
+  const std::string what = flag.empty() ? cfg.train.resume : flag;
+  const std::string key = flag.empty() ? "train.resume" : "--resume";
+  if (what == "never") return std::nullopt;
+  const bool automatic = what == "auto";
+  const std::filesystem::path dir = automatic ? std::filesystem::path(cfg.logging.output_dir) / cfg.name
+                                                     : std::filesystem::path(what);
+  if (!std::filesystem::is_directory(dir)) {
+    if (automatic) return std::nullopt;
+    throw Error(key, "there is no run folder " + dir.string() + " to resume");
+  }
+  auto checkpoint = train::newest_complete_checkpoint(dir / "checkpoints");
+  if (!checkpoint) {
+    if (automatic) {
+      spdlog::info("train.resume: auto: {} has no complete checkpoint; starting a fresh run", dir.string());
+      return std::nullopt;
+    }
+    throw Error(dir.string(), "no complete checkpoint to resume from (checkpoints/step-*.state.safetensors); "
+                              "start a fresh run instead (leave out " + key + ")");
+  }
+  return ResumePoint{dir, std::move(*checkpoint)};
+}
+
+// Test hook for crash safety (see Trainer::crash_during_save_at).
+std::optional<int64_t> crash_during_save_step() {
+  const char* value = std::getenv("TESSERA_TEST_CRASH_DURING_SAVE");
+  if (!value || !*value) return std::nullopt;
+  return std::stoll(value);
+}
+
+void log_summary(const train::TrainSummary& s, const config::RecipeConfig& cfg, double wall) {
+  spdlog::info("final test accuracy (top-1): {:.4f} | top-5 {:.4f} | best top-1 {:.4f}", s.final_eval.top1,
+               s.final_eval.top5, s.best_top1);
+  spdlog::info("wall time: {} (training and evaluation {}) for {} steps", train::Progress::format_duration(wall),
+               train::Progress::format_duration(s.train_seconds), s.steps);
+  spdlog::info("summary ---------------------------------------------");
+  spdlog::info("  epochs              {} / {}", s.epochs, cfg.train.epochs);
+  spdlog::info("  optimizer steps     {}", s.steps);
+  spdlog::info("  final top-1 / top-5 {:.4f} / {:.4f}", s.final_eval.top1, s.final_eval.top5);
+  spdlog::info("  best top-1          {:.4f}", s.best_top1);
+  if (s.final_ema_eval) spdlog::info("  EMA top-1           {:.4f}", s.final_ema_eval->top1);
+  spdlog::info("  wall time           {}", train::Progress::format_duration(wall));
+  spdlog::info("  throughput          {:.0f} img/s", s.images_per_second);
+  if (s.peak_memory_mib) spdlog::info("  peak GPU memory     {:.0f} MiB", *s.peak_memory_mib);
+  if (!s.checkpoint.empty()) spdlog::info("  weights             {}", s.checkpoint.string());
+  if (!s.best.empty()) spdlog::info("  best weights        {}", s.best.string());
+  if (!s.resumable.empty()) spdlog::info("  resumable state     {}", s.resumable.string());
+}
+
+// Returns the process exit code: 0, or 128 + the signal that stopped the run.
+int run_train(const TrainArgs& args) {
   const auto started = std::chrono::steady_clock::now();
   auto cfg = config::load(args.recipe, args.overrides);
+  const auto resume = find_resume_point(cfg, args.resume);
 
   const int threads = core::set_cpu_threads(cfg.train.threads);
   const auto device = core::choose_device(cfg.train.device);
@@ -69,14 +135,28 @@ void run_train(const TrainArgs& args) {
   cfg.model = fill_from_data(cfg.model, loaders);
   auto model = models::create(cfg.model);
   check_model_fits_data(*model, loaders);
-  if (cfg.model.pretrained) models::load_pretrained(*model, *cfg.model.pretrained);
+  // A resumed run gets its weights from its checkpoint.
+  if (cfg.model.pretrained && !resume) models::load_pretrained(*model, *cfg.model.pretrained);
 
-  // Only now, with a recipe that loads, data that reads and a model that builds, does
-  // the run get a folder: a failed start leaves nothing behind.
-  const auto run_dir = train::create_run_dir(cfg.logging.output_dir, cfg.name);
-  core::add_log_file(run_dir / "log.txt");
+  std::filesystem::path run_dir;
+  if (resume) {
+    run_dir = resume->run_dir;
+    const auto saved_path = run_dir / "config.yaml";
+    if (!std::filesystem::exists(saved_path)) throw Error(saved_path.string(), "missing: this is not a run folder");
+    train::check_resume_config(config::load(saved_path.string()), cfg, saved_path);
+    core::add_log_file(run_dir / "log.txt");
+    for (const auto& removed : train::remove_incomplete_checkpoints(run_dir / "checkpoints")) {
+      spdlog::warn("removed {}: left incomplete by an interrupted save", removed.string());
+    }
+    spdlog::info("resuming the run in {}", run_dir.string());
+  } else {
+    // Only now, with a recipe that loads, data that reads and a model that builds, does
+    // the run get a folder: a failed start leaves nothing behind.
+    run_dir = train::create_run_dir(cfg.logging.output_dir, cfg.name);
+    core::add_log_file(run_dir / "log.txt");
+    spdlog::info("run folder {} (resolved recipe in config.yaml)", run_dir.string());
+  }
   core::write_file_atomic(run_dir / "config.yaml", config::to_yaml(cfg));
-  spdlog::info("run folder {} (resolved recipe in config.yaml)", run_dir.string());
   spdlog::info("data: {} train / {} eval images of {}x{}x{}, {} classes; {} CPU threads", loaders.train->num_samples(),
                loaders.eval->num_samples(), loaders.channels, loaders.height, loaders.width, loaders.class_names.size(),
                threads);
@@ -85,14 +165,18 @@ void run_train(const TrainArgs& args) {
   spdlog::info("model: {} ({:.2f}M parameters)", cfg.model.name, params / 1e6);
 
   train::Trainer trainer(cfg, model, loaders, device, run_dir);
+  if (const auto step = crash_during_save_step()) trainer.crash_during_save_at(*step);
+  if (resume) trainer.resume_from(resume->checkpoint);  // last: it restores the random generators
+  train::install_stop_handlers();
   const auto summary = trainer.fit();
 
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  spdlog::info("final test accuracy (top-1): {:.4f} | top-5 {:.4f} | best top-1 {:.4f}", summary.final_eval.top1,
-               summary.final_eval.top5, summary.best_top1);
-  spdlog::info("wall time: {} (training and evaluation {}) for {} steps", train::Progress::format_duration(wall),
-               train::Progress::format_duration(summary.train_seconds), summary.steps);
-  if (!summary.checkpoint.empty()) spdlog::info("weights: {}", summary.checkpoint.string());
+  if (summary.stopped_by_signal) {
+    spdlog::info("to continue: tessera train {} --resume {}", args.recipe, run_dir.string());
+    return 128 + summary.stopped_by_signal;
+  }
+  log_summary(summary, cfg, wall);
+  return 0;
 }
 
 }  // namespace
@@ -102,7 +186,16 @@ void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a model from a YAML recipe");
   cmd->add_option("recipe", args->recipe, "the recipe file, e.g. recipes/quickstart.yaml")->required();
   cmd->add_option("--set", args->overrides, "override a recipe key: --set optim.learning_rate=3e-4 (repeatable)");
-  cmd->callback([args] { run_train(*args); });
+  cmd->add_option("--resume", args->resume,
+                  "continue the run in this folder (e.g. runs/quickstart) from its newest complete checkpoint");
+  cmd->callback([args] {
+    // Ctrl-C / SIGTERM stop the run after a checkpoint; the exit code says which (130 / 143).
+    const int code = run_train(*args);
+    if (code != 0) {
+      spdlog::shutdown();
+      std::exit(code);
+    }
+  });
 }
 
 }  // namespace tessera::cli

@@ -69,6 +69,14 @@ void expect_same(const RecipeConfig& a, const RecipeConfig& b) {
   EXPECT_EQ(a.train.ema.warmup, b.train.ema.warmup);
   EXPECT_EQ(a.train.ema.warmup_power, b.train.ema.warmup_power);
   EXPECT_EQ(a.train.ema.on_cpu, b.train.ema.on_cpu);
+  EXPECT_EQ(a.train.mixup.mixup_alpha, b.train.mixup.mixup_alpha);
+  EXPECT_EQ(a.train.mixup.cutmix_alpha, b.train.mixup.cutmix_alpha);
+  EXPECT_EQ(a.train.mixup.cutmix_minmax, b.train.mixup.cutmix_minmax);
+  EXPECT_EQ(a.train.mixup.prob, b.train.mixup.prob);
+  EXPECT_EQ(a.train.mixup.switch_prob, b.train.mixup.switch_prob);
+  EXPECT_EQ(a.train.mixup.mode, b.train.mixup.mode);
+  EXPECT_EQ(a.train.mixup.correct_lam, b.train.mixup.correct_lam);
+  EXPECT_EQ(a.logging.tensorboard, b.logging.tensorboard);
   ASSERT_EQ(a.optim.lr_groups.size(), b.optim.lr_groups.size());
   for (std::size_t i = 0; i < a.optim.lr_groups.size(); ++i) {
     EXPECT_EQ(a.optim.lr_groups[i].match, b.optim.lr_groups[i].match);
@@ -134,6 +142,11 @@ void expect_same(const RecipeConfig& a, const RecipeConfig& b) {
   EXPECT_EQ(a.logging.log_every, b.logging.log_every);
   EXPECT_EQ(a.checkpoint.save_last, b.checkpoint.save_last);
   EXPECT_EQ(a.checkpoint.every_epochs, b.checkpoint.every_epochs);
+  EXPECT_EQ(a.checkpoint.every_steps, b.checkpoint.every_steps);
+  EXPECT_EQ(a.checkpoint.keep_last, b.checkpoint.keep_last);
+  EXPECT_EQ(a.checkpoint.best, b.checkpoint.best);
+  EXPECT_EQ(a.train.accum_steps, b.train.accum_steps);
+  EXPECT_EQ(a.train.resume, b.train.resume);
 }
 
 // A recipe that sets every field to something other than its default.
@@ -191,6 +204,8 @@ train:
   attention: math
   threads: 4
   eval_every: 2
+  accum_steps: 3
+  resume: auto
 logging:
   output_dir: out/runs
   progress: lines
@@ -198,6 +213,9 @@ logging:
 checkpoint:
   save_last: false
   every_epochs: 5
+  every_steps: 100
+  keep_last: 2
+  best: true
 )";
 
 // ---- reading -----------------------------------------------------------------
@@ -282,6 +300,11 @@ TEST(Config, ReadsEverySection) {
 
   EXPECT_FALSE(c.checkpoint.save_last);
   EXPECT_EQ(c.checkpoint.every_epochs, 5);
+  EXPECT_EQ(c.checkpoint.every_steps, 100);
+  EXPECT_EQ(c.checkpoint.keep_last, 2);
+  EXPECT_TRUE(c.checkpoint.best);
+  EXPECT_EQ(c.train.accum_steps, 3);
+  EXPECT_EQ(c.train.resume, "auto");
 }
 
 TEST(Config, NameDefaultsToFileStem) {
@@ -461,7 +484,7 @@ TEST(Config, UnknownSectionSuggestsOrListsValidKeys) {
   // Nothing close: the valid keys of that section are listed instead.
   EXPECT_EQ(error_of_yaml("checkpoint:\n  zzzzzzzz: 1\n"),
             "recipe.yaml:2:3: unknown key 'checkpoint.zzzzzzzz'; valid keys in 'checkpoint' "
-            "are: save_last, every_epochs");
+            "are: save_last, every_epochs, every_steps, keep_last, best");
   const std::string top = error_of_yaml("qqqqqqqq: 1\n");
   EXPECT_NE(top.find("valid keys are: name, precision, model, data, optim, schedule, train, "
                      "logging, checkpoint, base"),
@@ -527,7 +550,7 @@ TEST(Config, BadEnumListsChoicesAndSuggests) {
             "recipe.yaml:2:3: train.attention: expected one of auto|flash|efficient|math, got "
             "'flsh'; did you mean 'flash'?");
   EXPECT_EQ(error_of_yaml("data:\n  dataset: imagenet\n"),
-            "recipe.yaml:2:3: data.dataset: expected one of fashion_mnist|mnist, got 'imagenet'");
+            "recipe.yaml:2:3: data.dataset: expected one of fashion_mnist|mnist|cifar10|cifar100, got 'imagenet'");
 }
 
 TEST(Config, YamlSyntaxErrorNamesFileAndLine) {
@@ -588,6 +611,14 @@ TEST(Config, RoundTripOfEveryField) {
   c.train.ema.warmup = true;
   c.train.ema.warmup_power = 0.75;
   c.train.ema.on_cpu = true;
+  c.train.mixup.mixup_alpha = 0.8;
+  c.train.mixup.cutmix_alpha = 1.0;
+  c.train.mixup.cutmix_minmax = std::array<double, 2>{0.2, 0.8};
+  c.train.mixup.prob = 0.75;
+  c.train.mixup.switch_prob = 0.25;
+  c.train.mixup.mode = MixupMode::Elem;
+  c.train.mixup.correct_lam = false;
+  c.logging.tensorboard = false;
   c.optim.lr_groups = {{"head*", 10.0}, {"blocks.[0-3].*", 0.5}};
   c.train.grad_scaler.init_scale = 1024.0;
   c.train.grad_scaler.growth_factor = 4.0;
@@ -694,6 +725,7 @@ TEST(ConfigNames, EveryEnumRoundTrips) {
   expect_names_round_trip<LrScaling>();
   expect_names_round_trip<GlobalPool>();
   expect_names_round_trip<ProgressMode>();
+  expect_names_round_trip<MixupMode>();
   EXPECT_EQ(to_string(Precision::BF16), "bf16");
   EXPECT_EQ(to_string(DatasetKind::FashionMNIST), "fashion_mnist");
   EXPECT_EQ(from_string<DeviceKind>("gpu"), std::nullopt);

@@ -30,7 +30,10 @@ const std::vector<EnumName<DeviceKind>>& enum_names<DeviceKind>() {
 template <>
 const std::vector<EnumName<DatasetKind>>& enum_names<DatasetKind>() {
   static const std::vector<EnumName<DatasetKind>> table = {
-      {"fashion_mnist", DatasetKind::FashionMNIST}, {"mnist", DatasetKind::MNIST}};
+      {"fashion_mnist", DatasetKind::FashionMNIST},
+      {"mnist", DatasetKind::MNIST},
+      {"cifar10", DatasetKind::CIFAR10},
+      {"cifar100", DatasetKind::CIFAR100}};
   return table;
 }
 
@@ -68,6 +71,13 @@ const std::vector<EnumName<ProgressMode>>& enum_names<ProgressMode>() {
   return table;
 }
 
+template <>
+const std::vector<EnumName<MixupMode>>& enum_names<MixupMode>() {
+  static const std::vector<EnumName<MixupMode>> table = {
+      {"batch", MixupMode::Batch}, {"pair", MixupMode::Pair}, {"elem", MixupMode::Elem}};
+  return table;
+}
+
 namespace {
 
 template <typename E>
@@ -90,5 +100,6 @@ std::string to_string(ScheduleKind value) { return name_in_table(value); }
 std::string to_string(LrScaling value) { return name_in_table(value); }
 std::string to_string(GlobalPool value) { return name_in_table(value); }
 std::string to_string(ProgressMode value) { return name_in_table(value); }
+std::string to_string(MixupMode value) { return name_in_table(value); }
 
 }  // namespace tessera::config

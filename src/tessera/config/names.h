@@ -31,6 +31,7 @@ template <> const std::vector<EnumName<ScheduleKind>>& enum_names<ScheduleKind>(
 template <> const std::vector<EnumName<LrScaling>>& enum_names<LrScaling>();
 template <> const std::vector<EnumName<GlobalPool>>& enum_names<GlobalPool>();
 template <> const std::vector<EnumName<ProgressMode>>& enum_names<ProgressMode>();
+template <> const std::vector<EnumName<MixupMode>>& enum_names<MixupMode>();
 
 // The YAML spelling of a value: to_string(Precision::BF16) == "bf16".
 std::string to_string(Precision value);
@@ -42,6 +43,7 @@ std::string to_string(ScheduleKind value);
 std::string to_string(LrScaling value);
 std::string to_string(GlobalPool value);
 std::string to_string(ProgressMode value);
+std::string to_string(MixupMode value);
 
 // The value spelled `name` (exact spelling), or nullopt: from_string<Precision>("bf16").
 template <typename E>

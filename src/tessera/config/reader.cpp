@@ -251,6 +251,21 @@ class Section {
     out = {values[0], values[1]};
   }
 
+  // The same, optional: an explicit null unsets it.
+  void read(const std::string& key, std::optional<std::array<double, 2>>& out, const Range& range) {
+    const TreeNode* node = take(key);
+    if (node == nullptr) return;
+    if (is_null(*node)) {
+      out = std::nullopt;
+      return;
+    }
+    const std::vector<double> values = to_doubles(*node, key, range);
+    if (values.size() != 2) {
+      fail(*node, key, "expected a list of 2 numbers, got " + std::to_string(values.size()));
+    }
+    out = std::array<double, 2>{values[0], values[1]};
+  }
+
   // A list of {match: glob, lr_scale: number} maps.
   void read(const std::string& key, std::vector<LrGroupConfig>& out) {
     const TreeNode* node = take(key);
@@ -456,6 +471,7 @@ void read_augment(Section s, AugmentConfig& a) {
 void read_data(Section s, DataConfig& d) {
   s.read_enum("dataset", d.dataset);
   s.read("root", d.root);
+  s.read("coarse_labels", d.coarse_labels);
   s.read("batch_size", d.batch_size, at_least(1));
   s.read("eval_batch_size", d.eval_batch_size, at_least(1));
   s.read("num_workers", d.num_workers, at_least(0));
@@ -527,6 +543,21 @@ void read_ema(Section s, EmaConfig& e) {
   s.finish();
 }
 
+void read_mixup(Section s, MixupConfig& m) {
+  s.read("mixup_alpha", m.mixup_alpha, at_least(0));
+  s.read("cutmix_alpha", m.cutmix_alpha, at_least(0));
+  s.read("cutmix_minmax", m.cutmix_minmax, Range{0.0, false, 1.0, true});  // each in (0, 1]
+  if (m.cutmix_minmax && !((*m.cutmix_minmax)[0] < (*m.cutmix_minmax)[1])) {
+    s.fail(*s.find("cutmix_minmax"), "cutmix_minmax",
+           "needs [min, max] with min < max (fractions of the image side), e.g. [0.2, 0.8]");
+  }
+  s.read("prob", m.prob, closed(0, 1));
+  s.read("switch_prob", m.switch_prob, closed(0, 1));
+  s.read_enum("mode", m.mode);
+  s.read("correct_lam", m.correct_lam);
+  s.finish();
+}
+
 void read_train(Section s, TrainConfig& t) {
   s.read("epochs", t.epochs, at_least(1));
   s.read("label_smoothing", t.label_smoothing, half_open(0, 1));
@@ -538,6 +569,9 @@ void read_train(Section s, TrainConfig& t) {
   read_grad_scaler(s.section("grad_scaler"), t.grad_scaler);
   s.read("max_nonfinite_steps", t.max_nonfinite_steps, at_least(1));
   read_ema(s.section("ema"), t.ema);
+  read_mixup(s.section("mixup"), t.mixup);
+  s.read("accum_steps", t.accum_steps, at_least(1));
+  s.read("resume", t.resume);
   s.finish();
 }
 
@@ -545,12 +579,16 @@ void read_logging(Section s, LoggingConfig& l) {
   s.read("output_dir", l.output_dir);
   s.read_enum("progress", l.progress);
   s.read("log_every", l.log_every, at_least(1));
+  s.read("tensorboard", l.tensorboard);
   s.finish();
 }
 
 void read_checkpoint(Section s, CheckpointConfig& c) {
   s.read("save_last", c.save_last);
   s.read("every_epochs", c.every_epochs, at_least(0));
+  s.read("every_steps", c.every_steps, at_least(0));
+  s.read("keep_last", c.keep_last, at_least(0));
+  s.read("best", c.best);
   s.finish();
 }
 

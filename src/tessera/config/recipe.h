@@ -13,12 +13,13 @@ namespace tessera::config {
 enum class Precision { FP32, BF16, FP16 };
 enum class AttentionBackend { Auto, Flash, Efficient, Math };
 enum class DeviceKind { Auto, CPU, CUDA };
-enum class DatasetKind { FashionMNIST, MNIST };
+enum class DatasetKind { FashionMNIST, MNIST, CIFAR10, CIFAR100 };
 enum class OptimizerKind { AdamW, SGD };
 enum class ScheduleKind { Cosine, Step, Constant };
 enum class LrScaling { Linear, Sqrt };
 enum class GlobalPool { Token, Avg };
 enum class ProgressMode { Auto, Bar, Lines };
+enum class MixupMode { Batch, Pair, Elem };
 
 // CLIP's image tower (open_clip's vision_cfg); unset fields keep the preset's.
 struct ClipVisionConfig {
@@ -73,6 +74,7 @@ struct AugmentConfig {
 struct DataConfig {
   DatasetKind dataset = DatasetKind::FashionMNIST;
   std::string root = "/usr/share/datasets/fashion-mnist";  // folder with the dataset's files
+  bool coarse_labels = false;     // CIFAR-100: the 20 superclasses instead of the 100 classes
   int64_t batch_size = 128;       // images per optimizer step
   int64_t eval_batch_size = 256;
   int64_t num_workers = 2;        // loader threads
@@ -136,6 +138,19 @@ struct EmaConfig {
   bool on_cpu = false;         // keep the average in CPU memory (it is still evaluated)
 };
 
+// Mixup (Zhang et al., 2018) / CutMix (Yun et al., 2019) on training batches, as timm's
+// Mixup; on when an alpha is > 0 or cutmix_minmax is set. Label smoothing comes from
+// train.label_smoothing and is folded into the mixed soft targets.
+struct MixupConfig {
+  double mixup_alpha = 0.0;    // λ ~ Beta(α, α) for blending whole images; 0 = no mixup
+  double cutmix_alpha = 0.0;   // λ ~ Beta(α, α) for pasting a box; 0 = no cutmix
+  std::optional<std::array<double, 2>> cutmix_minmax;  // box sides as fractions of the image (timm: forces cutmix, α = 1)
+  double prob = 1.0;           // chance that a batch (or element) is mixed at all
+  double switch_prob = 0.5;    // with both alphas on: chance of cutmix rather than mixup
+  MixupMode mode = MixupMode::Batch;  // one λ per batch, per pair of elements, or per element
+  bool correct_lam = true;     // cutmix: λ from the box area after clipping to the image
+};
+
 struct TrainConfig {
   int64_t epochs = 10;
   double label_smoothing = 0.0;
@@ -147,17 +162,26 @@ struct TrainConfig {
   GradScalerConfig grad_scaler;  // used with precision: fp16
   EmaConfig ema;
   int64_t max_nonfinite_steps = 10;  // inf/nan losses in a row (each step skipped) before the run stops
+  MixupConfig mixup;
+  int64_t accum_steps = 1;   // micro-batches per optimizer step (gradient accumulation)
+  // never: always a fresh run folder; auto: continue <output_dir>/<name> from its newest
+  // complete checkpoint when it has one; any other value: the run folder to continue.
+  std::string resume = "never";
 };
 
 struct LoggingConfig {
   std::string output_dir = "runs";  // the run goes to <output_dir>/<name>/
   ProgressMode progress = ProgressMode::Auto;  // bar on a terminal, plain lines otherwise
   int64_t log_every = 50;           // steps between plain log lines / metrics.jsonl rows
+  bool tensorboard = true;          // also write metrics as TensorBoard scalars to <run>/tensorboard/
 };
 
 struct CheckpointConfig {
   bool save_last = true;     // write checkpoints/last.* when training ends
   int64_t every_epochs = 0;  // also save every N epochs; 0 = only at the end
+  int64_t every_steps = 0;   // also save every N optimizer steps, mid-epoch too; 0 = off
+  int64_t keep_last = 0;     // keep only the N newest step checkpoints; 0 = keep all
+  bool best = false;         // also keep checkpoints/best.safetensors: the weights of the best eval top-1
 };
 
 struct RecipeConfig {

@@ -149,6 +149,7 @@ std::string write_recipe(const RecipeConfig& c) {
   w.section("data");
   w.put("dataset", to_string(d.dataset));
   w.put_string("root", d.root);
+  w.put("coarse_labels", d.coarse_labels);
   w.put("batch_size", d.batch_size);
   w.put("eval_batch_size", d.eval_batch_size);
   w.put("num_workers", d.num_workers);
@@ -224,6 +225,17 @@ std::string write_recipe(const RecipeConfig& c) {
   w.put("backoff_factor", t.grad_scaler.backoff_factor);
   w.put("growth_interval", t.grad_scaler.growth_interval);
   w.end_section();
+  w.section("mixup");
+  w.put("mixup_alpha", t.mixup.mixup_alpha);
+  w.put("cutmix_alpha", t.mixup.cutmix_alpha);
+  if (t.mixup.cutmix_minmax) w.put("cutmix_minmax", format_list({(*t.mixup.cutmix_minmax)[0], (*t.mixup.cutmix_minmax)[1]}));
+  w.put("prob", t.mixup.prob);
+  w.put("switch_prob", t.mixup.switch_prob);
+  w.put("mode", to_string(t.mixup.mode));
+  w.put("correct_lam", t.mixup.correct_lam);
+  w.end_section();
+  w.put("accum_steps", t.accum_steps);
+  w.put_string("resume", t.resume);
   w.end_section();
 
   const LoggingConfig& l = c.logging;
@@ -231,11 +243,15 @@ std::string write_recipe(const RecipeConfig& c) {
   w.put_string("output_dir", l.output_dir);
   w.put("progress", to_string(l.progress));
   w.put("log_every", l.log_every);
+  w.put("tensorboard", l.tensorboard);
   w.end_section();
 
   w.section("checkpoint");
   w.put("save_last", c.checkpoint.save_last);
   w.put("every_epochs", c.checkpoint.every_epochs);
+  w.put("every_steps", c.checkpoint.every_steps);
+  w.put("keep_last", c.checkpoint.keep_last);
+  w.put("best", c.checkpoint.best);
   w.end_section();
   return w.str();
 }

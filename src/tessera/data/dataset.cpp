@@ -7,6 +7,8 @@
 #include <filesystem>
 
 #include "tessera/core/error.h"
+#include "tessera/config/names.h"
+#include "tessera/data/cifar.h"
 #include "tessera/data/idx.h"
 
 namespace tessera::data {
@@ -38,8 +40,11 @@ std::vector<std::string> class_names(config::DatasetKind kind) {
               "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
     case config::DatasetKind::MNIST:
       return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    case config::DatasetKind::CIFAR10:
+    case config::DatasetKind::CIFAR100:
+      break;  // named by the dataset's own files
   }
-  throw Error("data.dataset", "unknown dataset kind");
+  throw Error("data.dataset", "the class names of " + config::to_string(kind) + " come from its files");
 }
 
 namespace {
@@ -63,6 +68,22 @@ std::string find_idx_file(const std::string& root, const std::string& name, conf
   throw Error(gz.string(), "file not found (nor " + raw.string() + "); " + how_to_get(kind));
 }
 
+// Keeps the first limit_train / limit_eval samples when the recipe sets one; a
+// copy then, so the full file's memory is freed.
+std::shared_ptr<const Dataset> limited_dataset(at::Tensor images, at::Tensor labels, std::vector<std::string> names,
+                                               const config::DataConfig& config, Split split) {
+  const int64_t limit = split == Split::Train ? config.limit_train : config.limit_eval;
+  if (limit < 0) {
+    throw Error(split == Split::Train ? "data.limit_train" : "data.limit_eval",
+                "must be 0 (all samples) or a positive count, got " + std::to_string(limit));
+  }
+  if (limit > 0 && limit < images.size(0)) {
+    images = images.narrow(0, 0, limit).clone();
+    labels = labels.narrow(0, 0, limit).clone();
+  }
+  return std::make_shared<InMemoryDataset>(images, labels, std::move(names));
+}
+
 std::shared_ptr<const Dataset> build_idx_dataset(const config::DataConfig& config, Split split) {
   const std::string prefix = split == Split::Train ? "train" : "t10k";
   const std::string images_path = find_idx_file(config.root, prefix + "-images-idx3-ubyte", config.dataset);
@@ -70,30 +91,27 @@ std::shared_ptr<const Dataset> build_idx_dataset(const config::DataConfig& confi
   std::vector<std::string> names = class_names(config.dataset);
   IdxPair pair = read_idx_pair(images_path, labels_path, static_cast<int64_t>(names.size()));
   if (pair.images.size(0) == 0) throw Error(images_path, "holds no images");
-
-  const int64_t limit = split == Split::Train ? config.limit_train : config.limit_eval;
-  if (limit < 0) {
-    throw Error(split == Split::Train ? "data.limit_train" : "data.limit_eval",
-                "must be 0 (all samples) or a positive count, got " + std::to_string(limit));
-  }
-  const int64_t n = limit > 0 ? std::min(limit, pair.images.size(0)) : pair.images.size(0);
-  // The first n samples; a copy when limited, so the full file's memory is freed.
-  at::Tensor images = pair.images.narrow(0, 0, n).unsqueeze(1);  // (N, 1, H, W)
-  at::Tensor labels = pair.labels.narrow(0, 0, n);                // (N)
-  if (n < pair.images.size(0)) {
-    images = images.clone();
-    labels = labels.clone();
-  }
-  return std::make_shared<InMemoryDataset>(images, labels, std::move(names));
+  return limited_dataset(pair.images.unsqueeze(1), pair.labels, std::move(names), config, split);  // (N, 1, H, W)
 }
 
 }  // namespace
 
 std::shared_ptr<const Dataset> build_dataset(const config::DataConfig& config, Split split) {
+  if (config.coarse_labels && config.dataset != config::DatasetKind::CIFAR100) {
+    throw Error("data.coarse_labels", "applies to dataset cifar100 only, not " + config::to_string(config.dataset));
+  }
   switch (config.dataset) {
     case config::DatasetKind::FashionMNIST:
     case config::DatasetKind::MNIST:
       return build_idx_dataset(config, split);
+    case config::DatasetKind::CIFAR10: {
+      CifarSplit cifar = read_cifar10(config.root, split == Split::Train);
+      return limited_dataset(cifar.images, cifar.labels, std::move(cifar.class_names), config, split);
+    }
+    case config::DatasetKind::CIFAR100: {
+      CifarSplit cifar = read_cifar100(config.root, split == Split::Train, config.coarse_labels);
+      return limited_dataset(cifar.images, cifar.labels, std::move(cifar.class_names), config, split);
+    }
   }
   throw Error("data.dataset", "unknown dataset kind");
 }

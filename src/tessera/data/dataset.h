@@ -1,5 +1,5 @@
 // The dataset interface the loader reads from, the in-memory dataset, and
-// build_dataset, which makes the recipe's dataset (MNIST, Fashion-MNIST).
+// build_dataset, which makes the recipe's dataset (MNIST, Fashion-MNIST, CIFAR-10/100).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -60,13 +60,14 @@ class InMemoryDataset : public Dataset {
   std::vector<std::string> class_names_;
 };
 
-// The class names of a dataset kind, in label order.
+// The class names of MNIST or Fashion-MNIST, in label order (CIFAR's come from its files).
 std::vector<std::string> class_names(config::DatasetKind kind);
 
 // Reads the recipe's dataset for one split from data.root, keeping only the
 // first limit_train / limit_eval samples when those are set. For MNIST and
 // Fashion-MNIST that is <root>/{train,t10k}-{images-idx3,labels-idx1}-ubyte,
-// raw or with .gz (the raw file wins when both exist: no inflating).
+// raw or with .gz (the raw file wins when both exist: no inflating); for CIFAR
+// the binary batches (see cifar.h).
 // Throws tessera::Error naming the missing or corrupt file.
 std::shared_ptr<const Dataset> build_dataset(const config::DataConfig& config, Split split);
 

@@ -40,8 +40,10 @@ Loader::~Loader() {
   for (auto& t : workers_) t.join();
 }
 
-void Loader::start_epoch(int64_t epoch) {
+void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
   TORCH_CHECK(epoch >= 0, "Loader: epoch must be >= 0, got ", epoch);
+  TORCH_CHECK(first_batch >= 0 && first_batch <= num_batches_, "Loader: first_batch must be in [0, ", num_batches_,
+              "], got ", first_batch);
   auto plan = std::make_shared<Plan>();
   plan->epoch = epoch;
   plan->order.resize(dataset_->size());
@@ -58,8 +60,8 @@ void Loader::start_epoch(int64_t epoch) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     plan_ = std::move(plan);
-    next_claim_ = 0;
-    next_yield_ = 0;
+    next_claim_ = first_batch;
+    next_yield_ = first_batch;
     failed_ = false;
     abandoned.swap(ready_);
   }

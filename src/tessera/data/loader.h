@@ -53,8 +53,10 @@ class Loader {
   const Dataset& dataset() const { return *dataset_; }
   const LoaderOptions& options() const { return options_; }
 
-  // Begins epoch `epoch` (>= 0); abandons whatever is left of the current one.
-  void start_epoch(int64_t epoch);
+  // Begins epoch `epoch` (>= 0) at batch `first_batch` (0..size()): the batches
+  // before it are skipped without being built, so a run resumed mid-epoch sees the
+  // rest of the epoch exactly. Abandons whatever is left of the current epoch.
+  void start_epoch(int64_t epoch, int64_t first_batch = 0);
 
   // The next batch of the epoch, or nullopt when it is done. An exception thrown
   // while building a batch (a corrupt file, ...) is rethrown here, in batch

@@ -15,7 +15,7 @@ namespace tessera::data {
 class SampleRng {
  public:
   // What a stream is used for, so shuffle and augmentation never share numbers.
-  enum class Stream : uint64_t { Shuffle = 1, Augment = 2 };
+  enum class Stream : uint64_t { Shuffle = 1, Augment = 2, Mixup = 3 };
 
   explicit SampleRng(uint64_t state) : state_(state) {}
 

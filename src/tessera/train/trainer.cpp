@@ -8,34 +8,93 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <tuple>
 
 #include "tessera/config/names.h"
-#include "tessera/models/registry.h"
+#include "tessera/core/attention_backend.h"
+#include "tessera/core/atomic_file.h"
 #include "tessera/core/error.h"
 #include "tessera/core/precision.h"
+#include "tessera/models/registry.h"
+#include "tessera/nn/sdpa.h"
 #include "tessera/train/checkpoint.h"
-#include "tessera/train/grad_scaler.h"
+#include "tessera/train/device_memory.h"
 #include "tessera/train/metrics_log.h"
 #include "tessera/train/optimizer.h"
 #include "tessera/train/progress.h"
+#include "tessera/train/stop_signal.h"
 
 namespace tessera::train {
 
 namespace {
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+
+GradScalerOptions scaler_options(const config::RecipeConfig& c) {
+  // Loss scaling only for fp16, whose narrow range underflows small gradients.
+  return GradScalerOptions()
+      .init_scale(c.train.grad_scaler.init_scale)
+      .growth_factor(c.train.grad_scaler.growth_factor)
+      .backoff_factor(c.train.grad_scaler.backoff_factor)
+      .growth_interval(c.train.grad_scaler.growth_interval)
+      .enabled(c.precision == config::Precision::FP16);
+}
+
+// Keeps the first `rows` lines of metrics.jsonl: the rows a killed run wrote after its
+// last checkpoint are written again, identically, by the resumed run.
+void keep_metrics_rows(const std::filesystem::path& path, int64_t rows) {
+  if (!std::filesystem::exists(path)) return;
+  std::ifstream in(path);
+  std::ostringstream kept;
+  std::string line;
+  int64_t n = 0;
+  while (n < rows && std::getline(in, line)) {
+    kept << line << '\n';
+    ++n;
+  }
+  in.close();
+  core::write_file_atomic(path, kept.str());
+}
+
 }  // namespace
 
 Trainer::Trainer(const config::RecipeConfig& config, models::ImageClassifier model, data::Pipeline& loaders,
                  c10::Device device, std::filesystem::path run_dir)
-    : config_(config), model_(std::move(model)), loaders_(loaders), device_(device), run_dir_(std::move(run_dir)) {
+    : config_(config),
+      model_(std::move(model)),
+      loaders_(loaders),
+      device_(device),
+      run_dir_(std::move(run_dir)),
+      scaler_(scaler_options(config), device) {
   model_->to(device_);
+  // train.attention: ATen's SDPA switches, checked against this model's attention shapes.
+  const nn::AttentionShapes shapes = nn::attention_shapes(*model_);
+  core::AttentionProbe probe;
+  if (!shapes.head_dims.empty()) probe.head_dims = shapes.head_dims;
+  probe.with_mask = shapes.masked;
+  probe.dtype = core::attention_dtype(config_.precision);
+  probe.device = device_;
+  spdlog::info("{}", core::apply_attention_backend(config_.train.attention, probe));
+  if (Mixup::enabled(config_.train.mixup)) {
+    mixup_.emplace(config_.train.mixup, model_->num_classes(), config_.train.label_smoothing, config_.train.seed);
+    spdlog::info("{}", mixup_->describe());
+  }
   groups_ = build_param_groups(*model_, config_.optim.weight_decay, config_.optim.layer_decay,
                                config_.optim.lr_groups);
   optimizer_ = build_optimizer(config_.optim, groups_);
-  const int64_t steps_per_epoch = loaders_.train->size();
-  TORCH_CHECK(steps_per_epoch > 0, "Trainer: the training loader yields no batch");
+  const int64_t accum = config_.train.accum_steps;
+  const int64_t batches = loaders_.train->size();
+  TORCH_CHECK(batches > 0, "Trainer: the training loader yields no batch");
+  if (batches < accum) {
+    throw Error("train.accum_steps", "accumulates " + std::to_string(accum) + " batches per step but an epoch has " +
+                                         std::to_string(batches) + "; lower train.accum_steps or data.batch_size");
+  }
+  steps_per_epoch_ = batches / accum;  // micro-batches left over at the end of an epoch are not used
   if (config_.train.ema.decay > 0) {
     ema_.emplace(*model_,
                  EmaOptions()
@@ -46,8 +105,9 @@ Trainer::Trainer(const config::RecipeConfig& config, models::ImageClassifier mod
     ema_model_ = models::create(config_.model);
     ema_model_->to(device_);
   }
-  base_lr_ = effective_learning_rate(config_.optim, config_.data.batch_size);
-  schedule_ = make_schedule(config_.schedule, base_lr_, steps_per_epoch, steps_per_epoch * config_.train.epochs);
+  // Batch-size lr scaling sees the images per optimizer step.
+  base_lr_ = effective_learning_rate(config_.optim, config_.data.batch_size * accum);
+  schedule_ = make_schedule(config_.schedule, base_lr_, steps_per_epoch_, steps_per_epoch_ * config_.train.epochs);
 }
 
 void Trainer::log_param_groups() const {
@@ -57,17 +117,67 @@ void Trainer::log_param_groups() const {
   }
 }
 
-std::filesystem::path Trainer::save_checkpoint(const std::string& tag, int64_t epoch, int64_t step) {
-  const auto path = run_dir_ / "checkpoints" / (tag + ".safetensors");
+TrainStateRefs Trainer::state_refs() {
+  return TrainStateRefs{*model_, *optimizer_, scaler_, ema_ ? &*ema_ : nullptr};
+}
+
+void Trainer::resume_from(const LoadedCheckpoint& checkpoint) {
+  load_weights(*model_, checkpoint.files.weights);
+  progress_ = restore_train_state(checkpoint.state, state_refs(), checkpoint.files.state.string());
+  if (progress_.batches_in_epoch > loaders_.train->size()) {
+    throw Error(checkpoint.files.state.string(), "the run stopped at batch " +
+                                                     std::to_string(progress_.batches_in_epoch) +
+                                                     " of an epoch that now has " +
+                                                     std::to_string(loaders_.train->size()));
+  }
+  resumed_ = true;
+  spdlog::info("resuming from {}: step {}, epoch {} at batch {} of {}", checkpoint.files.state.string(),
+               progress_.step, progress_.epoch + 1, progress_.batches_in_epoch, loaders_.train->size());
+}
+
+std::map<std::string, std::string> Trainer::weights_metadata() const {
   std::string classes;
   for (const auto& name : loaders_.class_names) classes += (classes.empty() ? "" : "\n") + name;
-  save_weights(*model_, path,
-               {{"format", "tessera"},
-                {"model", config_.model.name},
-                {"epoch", std::to_string(epoch)},
-                {"step", std::to_string(step)},
-                {"class_names", classes}});
-  return path;
+  return {{"format", "tessera"},
+          {"model", config_.model.name},
+          {"epoch", std::to_string(progress_.epoch)},
+          {"step", std::to_string(progress_.step)},
+          {"class_names", classes}};
+}
+
+CheckpointFiles Trainer::save_checkpoint() {
+  const auto dir = run_dir_ / "checkpoints";
+  const auto files = checkpoint_files(dir, progress_.step);
+  // Weights first, then the state that names them: the state's rename commits the pair.
+  save_weights(*model_, files.weights, weights_metadata());
+  const auto bytes = serialize_train_state(
+      progress_, state_refs(),
+      {{"weights_file", files.weights.filename().string()},
+       {"weights_bytes", std::to_string(std::filesystem::file_size(files.weights))}});
+  if (crash_during_save_step_ && *crash_during_save_step_ == progress_.step) crash_while_writing(files.state, bytes);
+  core::write_file_atomic(files.state, bytes);
+  for (const auto& removed : prune_checkpoints(dir, config_.checkpoint.keep_last)) {
+    spdlog::debug("checkpoint.keep_last: removed {}", removed.string());
+  }
+  if (progress_.batches_in_epoch == 0) {
+    spdlog::info("checkpoint at step {} (end of epoch {}): {}", progress_.step, progress_.epoch,
+                 files.weights.string());
+  } else {
+    spdlog::info("checkpoint at step {} (epoch {}, batch {}): {}", progress_.step, progress_.epoch + 1,
+                 progress_.batches_in_epoch, files.weights.string());
+  }
+  return files;
+}
+
+void Trainer::save_final_weights(TrainSummary& summary) {
+  summary.checkpoint = run_dir_ / "checkpoints" / "last.safetensors";
+  auto meta = weights_metadata();
+  save_weights(*model_, summary.checkpoint, meta);
+  if (ema_) {
+    ema_->copy_to(*ema_model_);
+    meta["ema_decay"] = std::to_string(config_.train.ema.decay);
+    save_weights(*ema_model_, run_dir_ / "checkpoints" / "last_ema.safetensors", meta);
+  }
 }
 
 EvalResult Trainer::evaluate_ema() {
@@ -75,132 +185,216 @@ EvalResult Trainer::evaluate_ema() {
   return evaluate(*ema_model_, *loaders_.eval, device_, config_.precision);
 }
 
+at::Tensor Trainer::micro_batch_loss(const data::Batch& batch, int64_t micro_batch) {
+  auto inputs = batch.images.to(device_, /*non_blocking=*/true);
+  auto labels = batch.labels.to(device_, /*non_blocking=*/true);
+  at::Tensor targets;  // soft targets when mixing (label smoothing folded in)
+  if (mixup_) {
+    // Keyed by the micro-batch's global index: a resumed run draws the same λs and boxes.
+    auto mixed = (*mixup_)(inputs, labels, micro_batch);
+    inputs = mixed.images;
+    targets = mixed.targets;
+  }
+  at::Tensor logits;
+  {
+    core::AutocastGuard autocast(config_.precision, device_);
+    logits = model_->forward(inputs);
+  }
+  if (mixup_) return soft_target_cross_entropy(logits, targets);
+  // The loss in fp32 whatever the compute precision (log-softmax is autocast's fp32 op anyway).
+  return at::cross_entropy_loss(logits.to(at::kFloat), labels, {}, at::Reduction::Mean, -100,
+                                config_.train.label_smoothing);
+}
+
+std::optional<double> Trainer::train_step(double lr, int64_t& images) {
+  const int64_t accum = config_.train.accum_steps;
+  set_learning_rate(*optimizer_, groups_, lr);
+  optimizer_->zero_grad();
+  double loss_sum = 0.0;
+  bool finite = true;
+  for (int64_t micro = 0; micro < accum; ++micro) {
+    auto batch = loaders_.train->next();
+    TORCH_CHECK(batch, "Trainer: the loader ended inside an optimizer step");
+    ++progress_.batches_in_epoch;
+    images += batch->labels.size(0);
+    const auto loss = micro_batch_loss(*batch, progress_.step * accum + micro);
+    const double value = loss.item<double>();
+    loss_sum += value;
+    if (!std::isfinite(value)) finite = false;
+    // The step's loss is the mean over its micro-batches, so each contributes 1/accum of
+    // its gradient. After a non-finite loss the rest of the step's batches are still
+    // drawn (the data order must not depend on it) but not back-propagated.
+    if (finite) scaler_.scale(accum == 1 ? loss : loss / static_cast<double>(accum)).backward();
+  }
+  if (!finite) {
+    optimizer_->zero_grad();
+    return std::nullopt;
+  }
+  if (config_.optim.clip_grad_norm > 0) {
+    scaler_.unscale(*optimizer_);  // clip the true gradients, not the scaled ones
+    torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.optim.clip_grad_norm);
+  }
+  if (!scaler_.step(*optimizer_)) {
+    spdlog::warn("step {}: inf/nan gradients at loss scale {:g}; step skipped", progress_.step + 1,
+                 scaler_.current_scale());
+  }
+  scaler_.update();
+  return loss_sum / static_cast<double>(accum);
+}
+
 TrainSummary Trainer::fit() {
   const auto& c = config_;
-  const int64_t steps_per_epoch = loaders_.train->size();
-  spdlog::info("training {} for {} epochs x {} steps (batch {}), {} on {}", c.model.name, c.train.epochs,
-               steps_per_epoch, c.data.batch_size, config::to_string(c.precision), device_.str());
+  auto& p = progress_;
+  const int64_t accum = c.train.accum_steps;
+  const int64_t total_steps = steps_per_epoch_ * c.train.epochs;
+  spdlog::info("training {} for {} epochs x {} steps (batch {}{}), {} on {}", c.model.name, c.train.epochs,
+               steps_per_epoch_, c.data.batch_size,
+               accum > 1 ? " x " + std::to_string(accum) + " accumulated" : std::string(),
+               config::to_string(c.precision), device_.str());
   if (c.optim.lr_base_size > 0) {
     spdlog::info("learning rate {:g} per {} images, {} scaled to the batch of {}: {:g}", c.optim.learning_rate,
-                 c.optim.lr_base_size, config::to_string(c.optim.lr_base_scale), c.data.batch_size, base_lr_);
+                 c.optim.lr_base_size, config::to_string(c.optim.lr_base_scale), c.data.batch_size * accum, base_lr_);
   }
   log_param_groups();
-  MetricsLog metrics(run_dir_ / "metrics.jsonl");
+  const auto metrics_path = run_dir_ / "metrics.jsonl";
+  if (resumed_) keep_metrics_rows(metrics_path, p.metrics_rows);
+  std::optional<std::filesystem::path> tensorboard_dir;
+  if (c.logging.tensorboard) tensorboard_dir = run_dir_ / "tensorboard";
+  MetricsLog metrics(metrics_path, tensorboard_dir);
+  if (resumed_) metrics.mark_resume(p.step + 1);  // TensorBoard forgets the interrupted run's later points
+  auto write_metrics = [&](const nlohmann::json& row) {
+    metrics.write(row);
+    ++p.metrics_rows;
+  };
   Progress progress(c.logging.progress, c.logging.log_every);
-  // Loss scaling only for fp16, whose narrow range underflows small gradients.
-  GradScaler scaler(GradScalerOptions()
-                        .init_scale(c.train.grad_scaler.init_scale)
-                        .growth_factor(c.train.grad_scaler.growth_factor)
-                        .backoff_factor(c.train.grad_scaler.backoff_factor)
-                        .growth_interval(c.train.grad_scaler.growth_interval)
-                        .enabled(c.precision == config::Precision::FP16),
-                    device_);
   TrainSummary summary;
   const auto started = std::chrono::steady_clock::now();
-  int64_t step = 0;
-  int64_t nonfinite_in_a_row = 0;
+  int64_t images_total = 0;
+  // The progress at the newest checkpoint: a stop request right after one needs no second.
+  std::optional<std::tuple<int64_t, int64_t, int64_t>> saved_at;
+  auto checkpoint = [&] {
+    summary.resumable = save_checkpoint().state;
+    saved_at = std::make_tuple(p.step, p.epoch, p.batches_in_epoch);
+  };
+  auto stop_if_requested = [&]() -> bool {
+    const int signal = stop_requested();
+    if (!signal) return false;
+    progress.finish_line();
+    if (saved_at != std::make_tuple(p.step, p.epoch, p.batches_in_epoch)) checkpoint();
+    summary.stopped_by_signal = signal;
+    spdlog::warn("stopped by {} after step {}; the run resumes from {}", signal == SIGINT ? "SIGINT" : "SIGTERM",
+                 p.step, summary.resumable.string());
+    return true;
+  };
 
   model_->train();
-  for (int64_t epoch = 0; epoch < c.train.epochs; ++epoch) {
+  while (p.epoch < c.train.epochs) {
     const auto epoch_started = std::chrono::steady_clock::now();
-    double loss_sum = 0.0;
-    int64_t images = 0, step_in_epoch = 0;
-    loaders_.train->start_epoch(epoch);
-    while (auto batch = loaders_.train->next()) {
-      const double lr = schedule_.at(step);
-      set_learning_rate(*optimizer_, groups_, lr);
-      auto inputs = batch->images.to(device_, /*non_blocking=*/true);
-      auto labels = batch->labels.to(device_, /*non_blocking=*/true);
-
-      at::Tensor logits;
-      {
-        core::AutocastGuard autocast(c.precision, device_);
-        logits = model_->forward(inputs);
-      }
-      // The loss in fp32 whatever the compute precision (log-softmax is autocast's fp32 op anyway).
-      auto loss = at::cross_entropy_loss(logits.to(at::kFloat), labels, {}, at::Reduction::Mean, -100,
-                                         c.train.label_smoothing);
-      const double loss_value = loss.item<double>();
-      if (!std::isfinite(loss_value)) {
+    int64_t images = 0;
+    loaders_.train->start_epoch(p.epoch, p.batches_in_epoch);
+    while (p.batches_in_epoch + accum <= loaders_.train->size()) {
+      const double lr = schedule_.at(p.step);
+      const auto loss_value = train_step(lr, images);
+      if (!loss_value) {
         // Skip the step (the weights stay as they were); only a run of them is fatal.
         progress.finish_line();
-        spdlog::warn("step {}: the loss is {}; step skipped ({} in a row)", step + 1, loss_value, ++nonfinite_in_a_row);
-        if (nonfinite_in_a_row >= c.train.max_nonfinite_steps) {
-          throw Error("step " + std::to_string(step + 1),
-                      std::to_string(nonfinite_in_a_row) + " non-finite losses in a row (train.max_nonfinite_steps); " +
+        spdlog::warn("step {}: the loss is not finite; step skipped ({} in a row)", p.step + 1,
+                     ++p.nonfinite_in_a_row);
+        if (p.nonfinite_in_a_row >= c.train.max_nonfinite_steps) {
+          throw Error("step " + std::to_string(p.step + 1),
+                      std::to_string(p.nonfinite_in_a_row) + " non-finite losses in a row (train.max_nonfinite_steps); " +
                           "lower optim.learning_rate or set optim.clip_grad_norm. Checkpoints written so far are intact");
         }
         continue;
       }
-      nonfinite_in_a_row = 0;
-      optimizer_->zero_grad();
-      scaler.scale(loss).backward();
-      if (c.optim.clip_grad_norm > 0) {
-        scaler.unscale(*optimizer_);  // clip the true gradients, not the scaled ones
-        torch::nn::utils::clip_grad_norm_(model_->parameters(), c.optim.clip_grad_norm);
-      }
-      if (!scaler.step(*optimizer_)) {
-        spdlog::warn("step {}: inf/nan gradients at loss scale {:g}; step skipped", step + 1,
-                     scaler.current_scale());
-      }
-      scaler.update();
-      ++step;
-      ++step_in_epoch;
-      if (ema_) ema_->update(*model_, step);
+      p.nonfinite_in_a_row = 0;
+      ++p.step;
+      ++p.steps_in_epoch;
+      if (ema_) ema_->update(*model_, p.step);
 
-      loss_sum += loss_value;
-      images += labels.size(0);
-      StepStats stats{epoch, c.train.epochs, step_in_epoch, steps_per_epoch, step, steps_per_epoch * c.train.epochs,
-                      loss_sum / step_in_epoch, lr, images / seconds_since(epoch_started)};
+      p.epoch_loss_sum += *loss_value;
+      StepStats stats{p.epoch, c.train.epochs, p.steps_in_epoch, steps_per_epoch_, p.step, total_steps,
+                      p.epoch_loss_sum / p.steps_in_epoch, lr, images / seconds_since(epoch_started)};
       progress.update(stats);
-      if (step % c.logging.log_every == 0) {
-        metrics.write({{"step", step}, {"epoch", epoch + 1}, {"loss", loss_value}, {"lr", lr},
+      if (p.step % c.logging.log_every == 0) {
+        write_metrics({{"step", p.step}, {"epoch", p.epoch + 1}, {"loss", *loss_value}, {"lr", lr},
                        {"images_per_second", stats.images_per_second}});
+      }
+      if (stop_if_requested()) break;
+      const bool epoch_ends = p.batches_in_epoch + accum > loaders_.train->size();
+      // A step checkpoint that falls on the epoch's end is written after its evaluation.
+      if (c.checkpoint.every_steps > 0 && p.step % c.checkpoint.every_steps == 0 && !epoch_ends) {
+        progress.finish_line();
+        checkpoint();
       }
     }
     progress.finish_line();
+    images_total += images;
+    if (summary.stopped_by_signal) break;
     const double epoch_seconds = seconds_since(epoch_started);
-    const double train_loss = loss_sum / std::max<int64_t>(1, step_in_epoch);
+    const double train_loss = p.epoch_loss_sum / std::max<int64_t>(1, p.steps_in_epoch);
+    const double images_per_second = epoch_seconds > 0 ? images / epoch_seconds : 0.0;
 
-    const bool last = epoch + 1 == c.train.epochs;
-    if (last || (epoch + 1) % c.train.eval_every == 0) {
+    const bool last = p.epoch + 1 == c.train.epochs;
+    if (last || (p.epoch + 1) % c.train.eval_every == 0) {
       auto result = evaluate(*model_, *loaders_.eval, device_, c.precision);
       summary.final_eval = result;
-      summary.best_top1 = std::max(summary.best_top1, result.top1);
       spdlog::info("epoch {}/{}: train loss {:.4f} | eval loss {:.4f} top-1 {:.4f} top-5 {:.4f} | {:.0f} img/s, {}",
-                   epoch + 1, c.train.epochs, train_loss, result.loss, result.top1, result.top5,
-                   images / epoch_seconds, Progress::format_duration(epoch_seconds));
-      nlohmann::json row = {{"step", step}, {"epoch", epoch + 1}, {"train_loss", train_loss},
+                   p.epoch + 1, c.train.epochs, train_loss, result.loss, result.top1, result.top5,
+                   images_per_second, Progress::format_duration(epoch_seconds));
+      nlohmann::json row = {{"step", p.step}, {"epoch", p.epoch + 1}, {"train_loss", train_loss},
                             {"eval_loss", result.loss}, {"eval_top1", result.top1}, {"eval_top5", result.top5},
                             {"epoch_seconds", epoch_seconds}};
+      if (const auto peak = peak_memory_mib(device_)) {
+        row["peak_memory_mib"] = *peak;
+        summary.peak_memory_mib = *peak;
+      }
       if (ema_) {
         const auto ema_result = evaluate_ema();
         summary.final_ema_eval = ema_result;
-        spdlog::info("epoch {}/{}: EMA weights | eval loss {:.4f} top-1 {:.4f} top-5 {:.4f}", epoch + 1,
+        spdlog::info("epoch {}/{}: EMA weights | eval loss {:.4f} top-1 {:.4f} top-5 {:.4f}", p.epoch + 1,
                      c.train.epochs, ema_result.loss, ema_result.top1, ema_result.top5);
         row["ema_eval_loss"] = ema_result.loss;
         row["ema_eval_top1"] = ema_result.top1;
         row["ema_eval_top5"] = ema_result.top5;
       }
-      metrics.write(row);
+      write_metrics(row);
+      if (result.top1 > p.best_top1) {
+        p.best_top1 = result.top1;
+        if (c.checkpoint.best) {
+          summary.best = run_dir_ / "checkpoints" / "best.safetensors";
+          auto meta = weights_metadata();
+          meta["eval_top1"] = std::to_string(result.top1);
+          save_weights(*model_, summary.best, meta);
+          spdlog::info("best eval top-1 so far ({:.4f}): {}", result.top1, summary.best.string());
+        }
+      }
     } else {
-      spdlog::info("epoch {}/{}: train loss {:.4f} | {:.0f} img/s, {}", epoch + 1, c.train.epochs, train_loss,
-                   images / epoch_seconds, Progress::format_duration(epoch_seconds));
+      spdlog::info("epoch {}/{}: train loss {:.4f} | {:.0f} img/s, {}", p.epoch + 1, c.train.epochs, train_loss,
+                   images_per_second, Progress::format_duration(epoch_seconds));
     }
-    if (c.checkpoint.every_epochs > 0 && (epoch + 1) % c.checkpoint.every_epochs == 0 && !last) {
-      save_checkpoint("epoch" + std::to_string(epoch + 1), epoch + 1, step);
-    }
+    // The epoch is done: the state a resume starts the next one from.
+    ++p.epoch;
+    p.batches_in_epoch = 0;
+    p.steps_in_epoch = 0;
+    p.epoch_loss_sum = 0.0;
+    const bool epoch_due = c.checkpoint.every_epochs > 0 && p.epoch % c.checkpoint.every_epochs == 0;
+    const bool step_due = c.checkpoint.every_steps > 0 && p.step % c.checkpoint.every_steps == 0;
+    if (epoch_due || step_due || (last && c.checkpoint.save_last)) checkpoint();
+    if (p.epoch < c.train.epochs && stop_if_requested()) break;
   }
-  summary.steps = step;
+  if (summary.final_eval.samples == 0 && !summary.stopped_by_signal) {
+    // A resumed run that had nothing left to train still reports its model.
+    spdlog::info("the run has finished its {} epochs; raise train.epochs to train on", c.train.epochs);
+    summary.final_eval = evaluate(*model_, *loaders_.eval, device_, c.precision);
+    if (ema_) summary.final_ema_eval = evaluate_ema();
+  }
+  summary.epochs = p.epoch;
+  summary.steps = p.step;
+  summary.best_top1 = std::max(0.0, p.best_top1);
   summary.train_seconds = seconds_since(started);
-  if (c.checkpoint.save_last) {
-    summary.checkpoint = save_checkpoint("last", c.train.epochs, step);
-    if (ema_) {
-      ema_->copy_to(*ema_model_);
-      save_weights(*ema_model_, run_dir_ / "checkpoints" / "last_ema.safetensors",
-                   {{"format", "tessera"}, {"model", c.model.name}, {"ema_decay", std::to_string(c.train.ema.decay)}});
-    }
-  }
+  summary.images_per_second = summary.train_seconds > 0 ? images_total / summary.train_seconds : 0.0;
+  if (c.checkpoint.save_last && !summary.stopped_by_signal) save_final_weights(summary);
   return summary;
 }
 

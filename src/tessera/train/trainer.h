@@ -1,7 +1,10 @@
-// The training loop shared by every task: schedule → forward → loss → backward → clip →
-// step → log, with evaluation and checkpoints at epoch boundaries.
+// The training loop shared by every task: schedule → forward → loss → backward (over
+// train.accum_steps micro-batches) → clip → step → EMA → log, with evaluation at epoch
+// boundaries and resumable checkpoints every N steps / epochs, at the end, and when a
+// SIGINT/SIGTERM asks the run to stop.
 #pragma once
 
+#include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 #include <torch/optim/optimizer.h>
 
@@ -13,20 +16,30 @@
 #include "tessera/config/recipe.h"
 #include "tessera/data/pipeline.h"
 #include "tessera/models/image_classifier.h"
+#include "tessera/train/checkpoint_store.h"
 #include "tessera/train/ema.h"
 #include "tessera/train/evaluate.h"
+#include "tessera/train/grad_scaler.h"
+#include "tessera/train/mixup.h"
 #include "tessera/train/param_groups.h"
 #include "tessera/train/schedule.h"
+#include "tessera/train/train_state.h"
 
 namespace tessera::train {
 
 struct TrainSummary {
   EvalResult final_eval;      // of the last epoch
   std::optional<EvalResult> final_ema_eval;  // of the EMA weights, when train.ema is on
-  double best_top1 = 0.0;     // best evaluated top-1 over the run
-  int64_t steps = 0;          // optimizer steps taken
-  double train_seconds = 0.0; // training + evaluation time, without setup
+  double best_top1 = 0.0;     // best evaluated top-1 over the run (resumed runs included)
+  int64_t epochs = 0;         // epochs completed
+  int64_t steps = 0;          // optimizer steps taken (resumed runs: counted from the start)
+  double train_seconds = 0.0; // training + evaluation time in this process, without setup
+  double images_per_second = 0.0;  // training images over train_seconds (evaluation included)
+  std::optional<double> peak_memory_mib;  // peak GPU memory allocated (CUDA runs only)
+  int stopped_by_signal = 0;  // SIGINT / SIGTERM when the run stopped early (0: it finished)
   std::filesystem::path checkpoint;  // last weights written (empty when none)
+  std::filesystem::path resumable;   // newest train state written (empty when none)
+  std::filesystem::path best;        // checkpoints/best.safetensors when checkpoint.best
 };
 
 class Trainer {
@@ -35,11 +48,30 @@ class Trainer {
   Trainer(const config::RecipeConfig& config, models::ImageClassifier model, data::Pipeline& loaders,
           c10::Device device, std::filesystem::path run_dir);
 
+  // Continues the run from `checkpoint` (weights, optimizer, scaler, EMA, RNG, counters).
+  // Call before fit(); the random generators are restored last, so nothing may draw
+  // random numbers in between.
+  void resume_from(const LoadedCheckpoint& checkpoint);
+
+  // Trains until train.epochs are done or a stop signal arrives (see stop_signal.h).
   TrainSummary fit();
+
+  // Test hook (crash safety): the process kills itself while writing the train state of
+  // the checkpoint at optimizer step `step`.
+  void crash_during_save_at(int64_t step) { crash_during_save_step_ = step; }
+
+  const TrainProgress& progress() const { return progress_; }
 
  private:
   void log_param_groups() const;
-  std::filesystem::path save_checkpoint(const std::string& tag, int64_t epoch, int64_t step);
+  // One optimizer step over accum_steps micro-batches. Returns the step's mean loss,
+  // or nullopt when a loss was not finite (the step is skipped, the data consumed).
+  std::optional<double> train_step(double lr, int64_t& images);
+  at::Tensor micro_batch_loss(const data::Batch& batch, int64_t micro_batch);
+  CheckpointFiles save_checkpoint();
+  void save_final_weights(TrainSummary& summary);
+  std::map<std::string, std::string> weights_metadata() const;
+  TrainStateRefs state_refs();
   EvalResult evaluate_ema();
 
   config::RecipeConfig config_;
@@ -49,10 +81,16 @@ class Trainer {
   std::filesystem::path run_dir_;
   std::vector<ParamGroup> groups_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  GradScaler scaler_;  // loss scaling for fp16; a pass-through otherwise
   std::optional<ModelEma> ema_;
+  std::optional<Mixup> mixup_;  // train.mixup, when an alpha or cutmix_minmax is set
   models::ImageClassifier ema_model_;  // evaluates the EMA weights; built when EMA is on
   double base_lr_ = 0.0;  // optim.learning_rate, scaled to the batch when lr_base_size is set
+  int64_t steps_per_epoch_ = 0;  // optimizer steps: loader batches / accum_steps
   LrSchedule schedule_;
+  TrainProgress progress_;
+  bool resumed_ = false;
+  std::optional<int64_t> crash_during_save_step_;
 };
 
 }  // namespace tessera::train
