@@ -104,6 +104,8 @@ void expect_same(const RecipeConfig& a, const RecipeConfig& b) {
   EXPECT_EQ(a.model.class_token, b.model.class_token);
   EXPECT_EQ(a.model.global_pool, b.model.global_pool);
   EXPECT_EQ(a.model.drop_rate, b.model.drop_rate);
+  EXPECT_EQ(a.model.pos_drop_rate, b.model.pos_drop_rate);
+  EXPECT_EQ(a.model.proj_drop_rate, b.model.proj_drop_rate);
   EXPECT_EQ(a.model.attn_drop_rate, b.model.attn_drop_rate);
   EXPECT_EQ(a.model.drop_path_rate, b.model.drop_path_rate);
   EXPECT_EQ(a.data.dataset, b.data.dataset);

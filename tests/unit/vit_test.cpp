@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "fixtures/param_count.h"
+#include "tessera/models/registry.h"
 
 #include <set>
 
@@ -100,6 +101,30 @@ TEST(Vit, BackwardGivesFiniteGradientsEverywhere) {
     ASSERT_TRUE(p.value().grad().defined()) << p.key();
     EXPECT_TRUE(p.value().grad().isfinite().all().item<bool>()) << p.key();
   }
+}
+
+TEST(Vit, DropoutRatesGoWhereTimmPutsThem) {
+  tessera::config::ModelConfig c;
+  c.name = "vit_tiny_patch16_224";
+  c.img_size = 32;
+  c.num_classes = 10;
+  c.drop_rate = 0.1;
+  c.pos_drop_rate = 0.2;
+  c.proj_drop_rate = 0.3;
+  c.attn_drop_rate = 0.4;
+  auto model = std::dynamic_pointer_cast<VisionTransformerImpl>(tessera::models::create(c));
+  ASSERT_TRUE(model);
+  EXPECT_DOUBLE_EQ(model->head_drop->options.p(), 0.1);  // timm's drop_rate: before the head only
+  EXPECT_DOUBLE_EQ(model->pos_drop->options.p(), 0.2);
+  int inside_blocks = 0;
+  for (const auto& named : model->named_modules()) {
+    const auto* dropout = dynamic_cast<const torch::nn::DropoutImpl*>(named.value().get());
+    const auto& key = named.key();
+    if (!dropout || key.rfind("blocks.", 0) != 0) continue;
+    EXPECT_DOUBLE_EQ(dropout->options.p(), 0.3) << key;  // attn.proj_drop, mlp.drop1, mlp.drop2
+    ++inside_blocks;
+  }
+  EXPECT_EQ(inside_blocks, 12 * 3);
 }
 
 TEST(Vit, EvalModeIsDeterministic) {

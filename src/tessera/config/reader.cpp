@@ -455,6 +455,8 @@ void read_model(Section s, ModelConfig& m) {
   s.read("class_token", m.class_token);
   s.read_enum("global_pool", m.global_pool);
   s.read("drop_rate", m.drop_rate, half_open(0, 1));
+  s.read("pos_drop_rate", m.pos_drop_rate, half_open(0, 1));
+  s.read("proj_drop_rate", m.proj_drop_rate, half_open(0, 1));
   s.read("attn_drop_rate", m.attn_drop_rate, half_open(0, 1));
   s.read("drop_path_rate", m.drop_path_rate, half_open(0, 1));
   read_clip_vision(s.section("vision"), m.vision);

@@ -58,7 +58,9 @@ struct ModelConfig {
   std::optional<bool> qkv_bias;
   std::optional<bool> class_token;
   std::optional<GlobalPool> global_pool;
-  std::optional<double> drop_rate;       // dropout after pos_embed, in the MLP and before the head
+  std::optional<double> drop_rate;       // dropout before the head (timm's drop_rate)
+  std::optional<double> pos_drop_rate;   // ViT / DeiT: dropout after adding pos_embed
+  std::optional<double> proj_drop_rate;  // dropout after attn.proj and in the MLP
   std::optional<double> attn_drop_rate;  // dropout on attention weights
   std::optional<double> drop_path_rate;  // stochastic depth, rising linearly over the blocks
   ClipVisionConfig vision;  // CLIP only

@@ -118,6 +118,8 @@ std::string write_recipe(const RecipeConfig& c) {
   w.put("class_token", m.class_token);
   if (m.global_pool) w.put("global_pool", to_string(*m.global_pool));
   w.put("drop_rate", m.drop_rate);
+  w.put("pos_drop_rate", m.pos_drop_rate);
+  w.put("proj_drop_rate", m.proj_drop_rate);
   w.put("attn_drop_rate", m.attn_drop_rate);
   w.put("drop_path_rate", m.drop_path_rate);
   // The CLIP towers only when something in them is set: image models have none.

@@ -163,6 +163,7 @@ ClipOptions clip_options(const config::ModelConfig& c) {
       {"window_size", c.window_size.has_value()},   {"mlp_ratio", c.mlp_ratio.has_value()},
       {"qkv_bias", c.qkv_bias.has_value()},         {"class_token", c.class_token.has_value()},
       {"global_pool", c.global_pool.has_value()},   {"drop_rate", c.drop_rate.has_value()},
+      {"pos_drop_rate", c.pos_drop_rate.has_value()}, {"proj_drop_rate", c.proj_drop_rate.has_value()},
       {"attn_drop_rate", c.attn_drop_rate.has_value()}, {"drop_path_rate", c.drop_path_rate.has_value()},
   };
   for (const auto& [key, set] : unsupported) {

@@ -323,7 +323,11 @@ SwinTransformerOptions swin_options(const config::ModelConfig& c) {
   if (c.window_size) o.window_size(*c.window_size);
   if (c.mlp_ratio) o.mlp_ratio(*c.mlp_ratio);
   if (c.qkv_bias) o.qkv_bias(*c.qkv_bias);
+  if (c.pos_drop_rate) {
+    throw Error("model.pos_drop_rate", "a Swin (" + c.name + ") has no position embedding; use proj_drop_rate");
+  }
   if (c.drop_rate) o.drop_rate(*c.drop_rate);
+  if (c.proj_drop_rate) o.proj_drop_rate(*c.proj_drop_rate);
   if (c.attn_drop_rate) o.attn_drop_rate(*c.attn_drop_rate);
   if (c.drop_path_rate) o.drop_path_rate(*c.drop_path_rate);
   return o;

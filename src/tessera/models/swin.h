@@ -165,7 +165,7 @@ TORCH_MODULE(SwinTransformer);
 // Swin-T's numbers by default) with the recipe's overrides applied. Throws tessera::Error
 // naming the key for a setting a Swin lacks (depth, class_token, global_pool: token) or
 // per-stage lists of different lengths. model.drop_rate is timm's Swin drop_rate: dropout
-// before the head only (proj_drop_rate, inside the blocks, has no recipe key and stays 0).
+// before the head only; model.proj_drop_rate is the dropout inside the blocks.
 SwinTransformerOptions swin_options(const config::ModelConfig& config);
 
 }  // namespace tessera::models

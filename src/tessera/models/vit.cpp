@@ -67,14 +67,14 @@ VisionTransformerImpl::VisionTransformerImpl(const VisionTransformerOptions& opt
                                                                                     o.in_chans(), D)));
   if (o.class_token()) cls_token = register_parameter("cls_token", at::zeros({1, 1, D}));
   pos_embed = register_parameter("pos_embed", at::zeros({1, patch_embed->num_patches() + num_prefix_tokens(), D}));
-  pos_drop = register_module("pos_drop", torch::nn::Dropout(o.drop_rate()));
+  pos_drop = register_module("pos_drop", torch::nn::Dropout(o.pos_drop_rate()));
 
   blocks = register_module("blocks", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.depth(); ++i) {
     // Stochastic depth rises linearly from 0 at the first block to drop_path_rate at the last
     // (timm's linspace(0, rate, depth): a single block gets 0).
     const double dpr = o.depth() > 1 ? o.drop_path_rate() * i / (o.depth() - 1) : 0.0;
-    blocks->push_back(Block(D, o.num_heads(), o.mlp_ratio(), o.qkv_bias(), o.drop_rate(), o.attn_drop_rate(), dpr));
+    blocks->push_back(Block(D, o.num_heads(), o.mlp_ratio(), o.qkv_bias(), o.proj_drop_rate(), o.attn_drop_rate(), dpr));
   }
   // timm: with average pooling the final norm moves after the pooling (fc_norm).
   if (o.global_pool() == config::GlobalPool::Avg) {
@@ -199,6 +199,8 @@ VisionTransformerOptions override_vit_options(VisionTransformerOptions o, const 
   if (c.class_token) o.class_token(*c.class_token);
   if (c.global_pool) o.global_pool(*c.global_pool);
   if (c.drop_rate) o.drop_rate(*c.drop_rate);
+  if (c.pos_drop_rate) o.pos_drop_rate(*c.pos_drop_rate);
+  if (c.proj_drop_rate) o.proj_drop_rate(*c.proj_drop_rate);
   if (c.attn_drop_rate) o.attn_drop_rate(*c.attn_drop_rate);
   if (c.drop_path_rate) o.drop_path_rate(*c.drop_path_rate);
   return o;

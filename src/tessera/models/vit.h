@@ -28,7 +28,9 @@ struct VisionTransformerOptions {
   TORCH_ARG(bool, qkv_bias) = true;
   TORCH_ARG(bool, class_token) = true;
   TORCH_ARG(config::GlobalPool, global_pool) = config::GlobalPool::Token;
-  TORCH_ARG(double, drop_rate) = 0.0;       // after pos_embed, after attn proj and mlp, before head
+  TORCH_ARG(double, drop_rate) = 0.0;       // before the head (timm's drop_rate)
+  TORCH_ARG(double, pos_drop_rate) = 0.0;   // after adding pos_embed
+  TORCH_ARG(double, proj_drop_rate) = 0.0;  // after attn.proj and in the MLP
   TORCH_ARG(double, attn_drop_rate) = 0.0;  // on attention weights
   TORCH_ARG(double, drop_path_rate) = 0.0;  // stochastic depth of the last block; linear from 0
 
