@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   tessera::cli::add_eval_command(app);
   tessera::cli::add_models_command(app);
   tessera::cli::add_convert_command(app);
+  tessera::cli::add_bench_command(app);
 
   tessera::core::setup_console_logging();
   try {

@@ -12,6 +12,7 @@
 #include "reference_runner.h"
 #include "tessera/core/error.h"
 #include "tessera/core/safetensors.h"
+#include "tessera/models/clip.h"
 #include "tessera/models/registry.h"
 
 namespace tessera::models {
@@ -178,6 +179,49 @@ TEST(Pretrained, DistilledWeightsDoNotMakeAViT) {
   const auto error = load_error(*target, write_weights(testing::scratch_dir() / "deit.safetensors", *source));
   EXPECT_NE(error.find("unexpected dist_token, head_dist.bias, head_dist.weight"), std::string::npos) << error;
   EXPECT_NE(error.find("shape mismatch pos_embed"), std::string::npos) << error;
+}
+
+TEST(Pretrained, DdpModulePrefixIsDropped) {
+  auto source = create(small_vit());
+  auto target = create(small_vit());
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& [name, t] : state_of(*source)) tensors.emplace_back("module." + name, t);
+  const auto file = testing::scratch_dir() / "ddp.safetensors";
+  core::save_safetensors(file, tensors);
+  const auto result = load_pretrained(*target, file);
+  EXPECT_TRUE(result.stripped_module_prefix);
+  for (const auto& [name, t] : state_of(*target)) EXPECT_TRUE(at::equal(t, state_of(*source).at(name))) << name;
+}
+
+TEST(Pretrained, RenamedKeyGetsASuggestion) {
+  auto model = create(small_vit());
+  const auto file = write_weights(testing::scratch_dir() / "w.safetensors", *model, {"blocks.0.attn.qkv.weight"},
+                                  {{"blocks.0.atn.qkv.weight", state_of(*model).at("blocks.0.attn.qkv.weight")}});
+  const auto error = load_error(*model, file);
+  EXPECT_NE(error.find("unexpected blocks.0.atn.qkv.weight (did you mean blocks.0.attn.qkv.weight?)"),
+            std::string::npos)
+      << error;
+}
+
+TEST(Pretrained, AnotherFamilysWeightsAreNamed) {
+  config::ModelConfig clip;
+  clip.name = "clip";
+  clip.embed_dim = 16;
+  clip.vision.image_size = 32;
+  clip.vision.patch_size = 8;
+  clip.vision.width = 32;
+  clip.vision.heads = 2;
+  clip.vision.layers = 1;
+  clip.text.context_length = 8;
+  clip.text.vocab_size = 64;
+  clip.text.width = 32;
+  clip.text.heads = 2;
+  clip.text.layers = 1;
+  auto source = create_clip(clip);
+  auto model = create(small_vit());
+  const auto error = load_error(*model, write_weights(testing::scratch_dir() / "clip.safetensors", *source));
+  EXPECT_NE(error.find("the file holds open_clip CLIP weights, the model is timm ViT/DeiT"), std::string::npos)
+      << error;
 }
 
 TEST(Pretrained, MissingFileNamesIt) {

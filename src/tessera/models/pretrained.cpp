@@ -6,11 +6,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
-#include <sstream>
 
 #include "tessera/core/error.h"
 #include "tessera/core/safetensors.h"
+#include "tessera/models/state_dict_match.h"
 #include "tessera/models/vit.h"
 #include "tessera/nn/resample_pos_embed.h"
 
@@ -22,20 +21,6 @@ namespace {
 const std::vector<std::string> kHeads = {"head", "head_dist"};
 
 bool in_group(const std::string& name, const std::string& group) { return name.rfind(group + ".", 0) == 0; }
-
-std::string shape_text(const at::Tensor& t) {
-  std::ostringstream out;
-  out << t.sizes();
-  return out.str();
-}
-
-// Up to 20 names, then how many there are: enough to see what is wrong.
-std::string join_names(const std::vector<std::string>& names) {
-  std::string text;
-  for (size_t i = 0; i < names.size() && i < 20; ++i) text += (i ? ", " : "") + names[i];
-  if (names.size() > 20) text += ", ... (" + std::to_string(names.size()) + " in all)";
-  return text;
-}
 
 // Outputs of a classifier head: the rows of its (last) Linear weight, head.weight or head.fc.weight.
 std::optional<int64_t> outputs_of(const std::map<std::string, at::Tensor>& tensors, const std::string& head) {
@@ -65,12 +50,6 @@ std::optional<at::Tensor> resampled_pos_embed(ImageClassifierImpl& model, const 
   result.pos_embed_to = std::array<int64_t, 2>{grid, grid};
   return nn::resample_abs_pos_embed(from, {grid, grid}, {side, side}, prefix);
 }
-
-// The model's state by name, with the names the file must provide.
-struct ModelState {
-  std::map<std::string, at::Tensor> tensors;  // parameters and buffers
-  std::set<std::string> required;             // parameters: all must come from the file
-};
 
 // Classifier heads that do not fit (another num_classes, or absent on one side) leave
 // both sides: the model keeps its own initialisation of them, as timm does when it drops
@@ -119,14 +98,10 @@ PretrainedLoad load_pretrained(ImageClassifierImpl& model, const std::filesystem
   PretrainedLoad result;
   result.metadata = weights.metadata;
 
-  ModelState state;
-  for (const auto& item : model.named_parameters(/*recurse=*/true)) {
-    state.tensors[item.key()] = item.value();
-    state.required.insert(item.key());
-  }
-  for (const auto& item : model.named_buffers(/*recurse=*/true)) state.tensors[item.key()] = item.value();
+  ModelState state = model_state(model);
   std::map<std::string, at::Tensor> given;
   for (auto& [name, tensor] : weights.tensors) given[name] = tensor;
+  result.stripped_module_prefix = strip_ddp_prefix(given);
 
   // What was adapted is logged only once the whole file is known to fit.
   std::vector<std::string> notes;
@@ -144,33 +119,11 @@ PretrainedLoad load_pretrained(ImageClassifierImpl& model, const std::filesystem
     }
   }
 
-  std::vector<std::string> missing, unexpected, mismatched;
-  for (const auto& name : state.required) {
-    if (!given.count(name)) missing.push_back(name);
+  check_weights_fit(file, state, given);
+  result.loaded = copy_weights(state, given);
+  if (result.stripped_module_prefix) {
+    notes.insert(notes.begin(), "dropped the \"module.\" prefix of a DDP-saved state dict");
   }
-  for (const auto& [name, tensor] : given) {
-    auto it = state.tensors.find(name);
-    if (it == state.tensors.end()) {
-      unexpected.push_back(name);
-    } else if (it->second.sizes() != tensor.sizes()) {
-      mismatched.push_back(name + " (file " + shape_text(tensor) + ", model " + shape_text(it->second) + ")");
-    }
-  }
-  if (!missing.empty() || !unexpected.empty() || !mismatched.empty()) {
-    std::string message = "the weights do not fit the model:";
-    if (!missing.empty()) message += " missing " + join_names(missing) + ";";
-    if (!unexpected.empty()) message += " unexpected " + join_names(unexpected) + ";";
-    if (!mismatched.empty()) message += " shape mismatch " + join_names(mismatched) + ";";
-    message.pop_back();
-    throw Error(file.string(), message);
-  }
-
-  at::NoGradGuard no_grad;
-  for (const auto& [name, tensor] : given) {
-    auto& target = state.tensors.at(name);
-    target.copy_(tensor.to(target.device(), target.scalar_type()));
-  }
-  result.loaded = static_cast<int64_t>(given.size());
   for (const auto& note : notes) spdlog::info("pretrained: {}", note);
   spdlog::info("pretrained: {} tensors loaded from {}", result.loaded, file.string());
   return result;

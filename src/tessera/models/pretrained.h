@@ -18,6 +18,7 @@ namespace tessera::models {
 // What load_pretrained changed on the way in; each item is also logged.
 struct PretrainedLoad {
   int64_t loaded = 0;  // tensors copied into the model
+  bool stripped_module_prefix = false;  // the file's names all began with DDP's "module."
   // Classifier heads ("head", "head_dist") that kept the model's own initialisation
   // because the file's differ in shape (another num_classes) or are absent.
   std::vector<std::string> new_heads;
@@ -29,12 +30,13 @@ struct PretrainedLoad {
   std::map<std::string, std::string> metadata;  // the file's
 };
 
-// Copies `file` into `model`, a freshly built model (models::create). Strict by name:
+// Copies `file` into `model`, a freshly built model (models::create). A "module." prefix
+// on every name (a DDP-saved state dict) is dropped first. Strict by name:
 // every parameter of the model must be in the file and the file may hold nothing else;
-// otherwise a tessera::Error naming the file lists the missing and unexpected names and
-// the shape mismatches. Buffers are copied when the file has them (timm leaves derived
-// buffers such as index tables out of its state dicts). Two differences are adapted, as
-// timm does:
+// otherwise a tessera::Error naming the file lists the missing and unexpected names (with
+// did-you-mean for renamed keys) and the shape mismatches (state_dict_match.h). Buffers
+// are copied when the file has them (timm leaves derived buffers such as index tables
+// out of its state dicts). Two differences are adapted, as timm does:
 //  - a classifier head (head.*, head_dist.*) of another shape — another num_classes — is
 //    not loaded: the model keeps its own initialisation of it (timm drops the
 //    checkpoint's classifier and loads the rest);
