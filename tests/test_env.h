@@ -1,4 +1,5 @@
-// Paths the test suite gets from CTest (tests/CMakeLists.txt) and a scratch folder per test.
+// Paths the test suite gets from the build (tests/CMakeLists.txt), a scratch folder per
+// test, and running commands.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,18 +14,14 @@
 
 namespace tessera::testing {
 
-// The environment variable `name` when set, else the build's default (tests/CMakeLists.txt).
-inline std::string env_or(const char* name, const char* fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::string(v) : std::string(fallback);
-}
-
 // Path of the built `tessera` executable.
-inline std::string cli_path() { return env_or("TESSERA_CLI", TESSERA_CLI_DEFAULT); }
+std::string cli_path();
 // The repository root (recipes/, tests/reference/, ...).
-inline std::filesystem::path source_dir() { return env_or("TESSERA_SOURCE_DIR", TESSERA_SOURCE_DIR_DEFAULT); }
+std::filesystem::path source_dir();
 // The virtual environment's python (torch, timm, open_clip, safetensors).
-inline std::string python_path() { return env_or("TESSERA_PYTHON", TESSERA_PYTHON_DEFAULT); }
+std::string python_path();
+// Each is the environment variable of its name (TESSERA_CLI, TESSERA_SOURCE_DIR,
+// TESSERA_PYTHON) when set, else the build's default (test_env.cpp).
 
 // A fresh, empty folder for the running test, removed at the start of the next run.
 inline std::filesystem::path scratch_dir() {
