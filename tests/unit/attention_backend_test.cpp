@@ -10,6 +10,7 @@
 #include <iostream>
 #include <string>
 
+#include "fixtures/error_of.h"
 #include "tessera/core/attention_backend.h"
 #include "tessera/core/error.h"
 #include "tessera/nn/attention.h"
@@ -32,15 +33,7 @@ Switches current_switches() {
           ctx.userEnabledCuDNNSDP()};
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a tessera::Error";
-  return "";
-}
+using tessera::testing::error_of;
 
 AttentionProbe cpu_probe(std::vector<int64_t> head_dims = {16}) {
   AttentionProbe probe;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "fixtures/error_of.h"
 #include "fixtures/cifar_files.h"
 #include "tessera/core/error.h"
 #include "tessera/data/dataset.h"
@@ -21,15 +22,7 @@ using namespace tessera::data;
 using tessera::testing::cifar_pixel;
 using tessera::testing::scratch_dir;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const tessera::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no tessera::Error thrown";
-  return "";
-}
+using tessera::testing::error_of;
 
 void expect_record(const CifarSplit& split, int64_t n, int64_t record) {
   auto image = split.images[n];

@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 
+#include "fixtures/error_of.h"
 #include "test_env.h"
 #include "tessera/config/load.h"
 #include "tessera/config/names.h"
@@ -24,19 +25,7 @@ std::string write_file(const fs::path& path, const std::string& text) {
   return path.string();
 }
 
-// The message of the tessera::Error that `f` throws; a test failure if it does not.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "threw a non-tessera exception: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "expected a tessera::Error";
-  return "";
-}
+using tessera::testing::error_of;
 
 std::string error_of_yaml(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
   return error_of([&] { load_string(yaml, "recipe.yaml", overrides); });

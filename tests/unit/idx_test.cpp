@@ -12,6 +12,7 @@
 #include "tessera/core/error.h"
 #include "tessera/data/dataset.h"
 #include "tessera/data/pipeline.h"
+#include "fixtures/error_of.h"
 #include "fixtures/idx_files.h"
 #include "test_env.h"
 
@@ -31,16 +32,7 @@ std::vector<uint8_t> ramp(size_t n) {
   return v;
 }
 
-// The message of the tessera::Error that `f` throws ("" and a failure if none).
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a tessera::Error";
-  return "";
-}
+using tessera::testing::error_of;
 
 void expect_ramp_tensor(const at::Tensor& t, std::vector<int64_t> shape) {
   ASSERT_EQ(t.scalar_type(), at::kByte);
