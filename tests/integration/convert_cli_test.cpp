@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "fixtures/idx_files.h"
+#include "fixtures/reduced_clip.h"
 #include "reference_runner.h"
 #include "tessera/core/safetensors.h"
 #include "tessera/models/clip.h"
@@ -199,23 +200,6 @@ std::string clip_sets(int64_t image_size = 32, int64_t context_length = 77) {
          std::to_string(context_length) + " --set text.width=48 --set text.heads=4 --set text.layers=2";
 }
 
-config::ModelConfig reduced_clip(int64_t image_size = 32, int64_t context_length = 77) {
-  config::ModelConfig c;
-  c.name = "clip";
-  c.embed_dim = 32;
-  c.vision.image_size = image_size;
-  c.vision.patch_size = 8;
-  c.vision.width = 64;
-  c.vision.layers = 2;
-  c.vision.heads = 2;
-  c.vision.mlp_ratio = 2.0;
-  c.text.context_length = context_length;
-  c.text.width = 48;
-  c.text.heads = 4;
-  c.text.layers = 2;
-  return c;
-}
-
 // open_clip_export.py into `dir`, with its extra arguments.
 void export_open_clip(const fs::path& dir, const std::string& extra = "") {
   run_reference_script("open_clip_export.py", quote(dir) + " '" + kClipOverrides + "' " + extra);
@@ -276,7 +260,8 @@ TEST(ConvertCli, OpenClipCheckpointConvertsAndMatchesOpenClip) {
     EXPECT_EQ(arch["vision"]["image_size"], 32);
     EXPECT_EQ(arch["text"]["context_length"], 77);
 
-    expect_open_clip_outputs(ddp ? "open_clip (DDP) -> convert" : "open_clip -> convert", out, reduced_clip(), io);
+    expect_open_clip_outputs(ddp ? "open_clip (DDP) -> convert" : "open_clip -> convert", out,
+                             reduced_clip_config(), io);
   }
 }
 
@@ -297,7 +282,7 @@ TEST(ConvertCli, OpenClipAtAnotherImageSizeMatchesOpenClipsResize) {
       max_abs_diff(read_tensors(out).at("visual.positional_embedding"), io.at("visual_positional_embedding"));
   std::cout << "[parity] open_clip 32 -> 48 visual.positional_embedding: max abs err " << pos_err << "\n";
   EXPECT_LE(pos_err, 1e-5);
-  expect_open_clip_outputs("open_clip 32 -> 48", out, reduced_clip(/*image_size=*/48), io);
+  expect_open_clip_outputs("open_clip 32 -> 48", out, reduced_clip_config("clip", /*image_size=*/48), io);
 }
 
 TEST(ConvertCli, OpenClipAtAnotherContextLengthMatchesOpenClipsResize) {
@@ -315,13 +300,14 @@ TEST(ConvertCli, OpenClipAtAnotherContextLengthMatchesOpenClipsResize) {
   const double pos_err = max_abs_diff(read_tensors(out).at("positional_embedding"), io.at("positional_embedding"));
   std::cout << "[parity] open_clip context 77 -> 24 positional_embedding: max abs err " << pos_err << "\n";
   EXPECT_LE(pos_err, 1e-5);
-  expect_open_clip_outputs("open_clip context 77 -> 24", out, reduced_clip(32, /*context_length=*/24), io);
+  expect_open_clip_outputs("open_clip context 77 -> 24", out,
+                           reduced_clip_config("clip", 32, /*context_length=*/24), io);
 }
 
 TEST(ConvertCli, OpenClipMistakesAreExplained) {
   const auto dir = scratch_dir();
   // CLIP weights under open_clip's names (the parity tests check Tessera's are open_clip's).
-  auto clip = models::create_clip(reduced_clip());
+  auto clip = models::create_clip(reduced_clip_config());
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const auto& p : clip->named_parameters()) {
     if (p.key() != "transformer.resblocks.1.mlp.c_proj.bias") tensors.emplace_back(p.key(), p.value());

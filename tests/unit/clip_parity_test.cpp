@@ -10,6 +10,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "fixtures/reduced_clip.h"
 #include "reference_runner.h"
 #include "tessera/models/model_entry.h"
 #include "tessera/train/checkpoint.h"
@@ -18,6 +19,7 @@ namespace tessera::models {
 namespace {
 
 using tessera::testing::max_abs_diff;
+using tessera::testing::reduced_clip_config;
 using tessera::testing::read_tensors;
 using tessera::testing::run_reference_script;
 using tessera::testing::scratch_dir;
@@ -73,24 +75,6 @@ void check_parity(const ParityCase& c) {
   }
 }
 
-// The reduced CLIP both parity cases share: every part of ViT-B-32's structure, small.
-config::ModelConfig reduced(const std::string& name, int64_t context_length) {
-  config::ModelConfig c;
-  c.name = name;
-  c.embed_dim = 32;
-  c.vision.image_size = 32;
-  c.vision.patch_size = 8;
-  c.vision.width = 64;
-  c.vision.layers = 2;
-  c.vision.heads = 2;
-  c.vision.mlp_ratio = 2.0;
-  c.text.context_length = context_length;
-  c.text.width = 48;
-  c.text.layers = 2;
-  c.text.heads = 4;
-  return c;
-}
-
 std::string reduced_overrides(int64_t context_length) {
   return nlohmann::json{{"embed_dim", 32},
                         {"vision_cfg", {{"image_size", 32}, {"patch_size", 8}, {"width", 64}, {"layers", 2},
@@ -103,12 +87,13 @@ std::string reduced_overrides(int64_t context_length) {
 TEST(ClipParity, CustomClipMatchesOpenClip) {
   // "clip" with every number from the recipe, against open_clip's CLIP built from the same
   // numbers (GELU, context 77): features, logits and the gradient reaching the images.
-  check_parity({"clip (reduced ViT-B-32 structure)", "ViT-B-32", reduced_overrides(77), reduced("clip", 77)});
+  check_parity({"clip (reduced ViT-B-32 structure)", "ViT-B-32", reduced_overrides(77),
+                reduced_clip_config("clip", 32, 77)});
 }
 
 TEST(ClipParity, QuickGeluWithShortContextMatchesOpenClip) {
   check_parity({"ViT-B-32-quickgelu (reduced, context 16)", "ViT-B-32-quickgelu", reduced_overrides(16),
-                reduced("ViT-B-32-quickgelu", 16)});
+                reduced_clip_config("ViT-B-32-quickgelu", 32, 16)});
 }
 
 TEST(ClipParity, FullViTB32MatchesOpenClip) {
