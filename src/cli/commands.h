@@ -12,5 +12,6 @@ void add_eval_command(CLI::App& app);
 void add_models_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_bench_data_command(CLI::App& app);
 
 }  // namespace tessera::cli

@@ -37,7 +37,7 @@ void run_eval(const EvalArgs& args) {
 
   core::set_cpu_threads(cfg.train.threads);
   const auto device = core::choose_device(cfg.train.device);
-  auto loaders = data::build(cfg.data, cfg.train.seed);
+  auto loaders = data::build(cfg.data, cfg.train.seed, {cfg.model.img_size, cfg.model.in_chans}, device.is_cuda());
   auto model = models::create(cfg.model);
   train::load_weights(*model, weights);
   model->to(device);

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   tessera::cli::add_models_command(app);
   tessera::cli::add_convert_command(app);
   tessera::cli::add_bench_command(app);
+  tessera::cli::add_bench_data_command(app);
 
   tessera::core::setup_console_logging();
   try {

@@ -131,7 +131,7 @@ int run_train(const TrainArgs& args) {
   core::check_precision(cfg.precision, device);
   at::manual_seed(cfg.train.seed);
 
-  auto loaders = data::build(cfg.data, cfg.train.seed);
+  auto loaders = data::build(cfg.data, cfg.train.seed, {cfg.model.img_size, cfg.model.in_chans}, device.is_cuda());
   cfg.model = fill_from_data(cfg.model, loaders);
   auto model = models::create(cfg.model);
   check_model_fits_data(*model, loaders);

@@ -295,7 +295,9 @@ TEST(LoaderResume, StartingAtBatchKGivesTheRestOfTheEpoch) {
   std::vector<std::string> names;
   for (int c = 0; c < 10; ++c) names.push_back(std::to_string(c));
   auto dataset = std::make_shared<data::InMemoryDataset>(images, labels, names);
-  data::TransformOptions t;
+  data::TransformSpec t;
+  t.channels = 1;
+  t.height = t.width = 4;
   t.crop_padding = 1;
   t.hflip = 0.5;
   t.mean = {0.5};
@@ -307,7 +309,7 @@ TEST(LoaderResume, StartingAtBatchKGivesTheRestOfTheEpoch) {
     o.drop_last = true;
     o.num_workers = workers;
     o.seed = 3;
-    data::Loader loader(dataset, data::Transform(1, 4, 4, t), o);
+    data::Loader loader(dataset, data::SampleTransform(t), o);
     loader.start_epoch(2);
     std::vector<data::Batch> full;
     while (auto b = loader.next()) full.push_back(std::move(*b));

@@ -107,8 +107,30 @@ void expect_same(const RecipeConfig& a, const RecipeConfig& b) {
   EXPECT_EQ(a.data.limit_eval, b.data.limit_eval);
   EXPECT_EQ(a.data.mean, b.data.mean);
   EXPECT_EQ(a.data.std, b.data.std);
-  EXPECT_EQ(a.data.augment.random_crop_padding, b.data.augment.random_crop_padding);
-  EXPECT_EQ(a.data.augment.hflip, b.data.augment.hflip);
+  EXPECT_EQ(a.data.coarse_labels, b.data.coarse_labels);
+  EXPECT_EQ(a.data.train_split, b.data.train_split);
+  EXPECT_EQ(a.data.eval_split, b.data.eval_split);
+  EXPECT_EQ(a.data.csv_image_key, b.data.csv_image_key);
+  EXPECT_EQ(a.data.csv_caption_key, b.data.csv_caption_key);
+  EXPECT_EQ(a.data.csv_separator, b.data.csv_separator);
+  EXPECT_EQ(a.data.image_size, b.data.image_size);
+  EXPECT_EQ(a.data.channels, b.data.channels);
+  EXPECT_EQ(a.data.interpolation, b.data.interpolation);
+  EXPECT_EQ(a.data.crop_pct, b.data.crop_pct);
+  EXPECT_EQ(a.data.on_bad_sample, b.data.on_bad_sample);
+  const AugmentConfig& x = a.data.augment;
+  const AugmentConfig& y = b.data.augment;
+  EXPECT_EQ(x.random_resized_crop, y.random_resized_crop);
+  EXPECT_EQ(x.scale, y.scale);
+  EXPECT_EQ(x.ratio, y.ratio);
+  EXPECT_EQ(x.random_crop_padding, y.random_crop_padding);
+  EXPECT_EQ(x.hflip, y.hflip);
+  EXPECT_EQ(x.color_jitter, y.color_jitter);
+  EXPECT_EQ(x.auto_augment, y.auto_augment);
+  EXPECT_EQ(x.re_prob, y.re_prob);
+  EXPECT_EQ(x.re_mode, y.re_mode);
+  EXPECT_EQ(x.re_count, y.re_count);
+  EXPECT_EQ(x.aug_repeats, y.aug_repeats);
   EXPECT_EQ(a.optim.name, b.optim.name);
   EXPECT_EQ(a.optim.learning_rate, b.optim.learning_rate);
   EXPECT_EQ(a.optim.weight_decay, b.optim.weight_decay);
@@ -170,9 +192,23 @@ data:
   limit_eval: 200
   mean: [0.1307]
   std: [0.3081]
+  image_size: 40
+  channels: 3
+  interpolation: bicubic
+  crop_pct: 0.875
+  on_bad_sample: fail
   augment:
+    random_resized_crop: true
+    scale: [0.35, 1.0]
+    ratio: [0.5, 2.0]
     random_crop_padding: 2
     hflip: 0.5
+    color_jitter: [0.4, 0.3, 0.2, 0.1]
+    auto_augment: rand-m9-mstd0.5-inc1
+    re_prob: 0.25
+    re_mode: const
+    re_count: 2
+    aug_repeats: 3
 optim:
   name: sgd
   learning_rate: 0.1
@@ -259,8 +295,22 @@ TEST(Config, ReadsEverySection) {
   EXPECT_EQ(c.data.limit_eval, 200);
   EXPECT_EQ(c.data.mean, std::vector<double>{0.1307});
   EXPECT_EQ(c.data.std, std::vector<double>{0.3081});
+  EXPECT_EQ(c.data.image_size, 40);
+  EXPECT_EQ(c.data.channels, 3);
+  EXPECT_EQ(c.data.interpolation, Interpolation::Bicubic);
+  EXPECT_EQ(c.data.crop_pct, 0.875);
+  EXPECT_EQ(c.data.on_bad_sample, BadSamplePolicy::Fail);
+  EXPECT_TRUE(c.data.augment.random_resized_crop);
+  EXPECT_EQ(c.data.augment.scale, (std::array<double, 2>{0.35, 1.0}));
+  EXPECT_EQ(c.data.augment.ratio, (std::array<double, 2>{0.5, 2.0}));
   EXPECT_EQ(c.data.augment.random_crop_padding, 2);
   EXPECT_EQ(c.data.augment.hflip, 0.5);
+  EXPECT_EQ(c.data.augment.color_jitter, (std::vector<double>{0.4, 0.3, 0.2, 0.1}));
+  EXPECT_EQ(c.data.augment.auto_augment, "rand-m9-mstd0.5-inc1");
+  EXPECT_EQ(c.data.augment.re_prob, 0.25);
+  EXPECT_EQ(c.data.augment.re_mode, ErasingMode::Const);
+  EXPECT_EQ(c.data.augment.re_count, 2);
+  EXPECT_EQ(c.data.augment.aug_repeats, 3);
 
   EXPECT_EQ(c.optim.name, OptimizerKind::SGD);
   EXPECT_EQ(c.optim.learning_rate, 0.1);
@@ -541,7 +591,8 @@ TEST(Config, BadEnumListsChoicesAndSuggests) {
             "recipe.yaml:2:3: train.attention: expected one of auto|flash|efficient|math, got "
             "'flsh'; did you mean 'flash'?");
   EXPECT_EQ(error_of_yaml("data:\n  dataset: imagenet\n"),
-            "recipe.yaml:2:3: data.dataset: expected one of fashion_mnist|mnist|cifar10|cifar100, got 'imagenet'");
+            "recipe.yaml:2:3: data.dataset: expected one of "
+            "fashion_mnist|mnist|cifar10|cifar100|image_folder|image_text, got 'imagenet'");
 }
 
 TEST(Config, YamlSyntaxErrorNamesFileAndLine) {
@@ -630,6 +681,12 @@ TEST(Config, RoundTripOfEveryField) {
   c.model.text.layers = 12;
   c.model.text.heads = 8;
   c.model.text.mlp_ratio = 4.0;
+  c.data.dataset = DatasetKind::ImageText;
+  c.data.train_split = "train: part 1.tsv";
+  c.data.eval_split = "val.tsv";
+  c.data.csv_image_key = "image";
+  c.data.csv_caption_key = "caption";
+  c.data.csv_separator = "\t";
   const std::string yaml = to_yaml(c);
   const RecipeConfig back = load_string(yaml, "written.yaml");
   expect_same(back, c);
@@ -646,7 +703,7 @@ TEST(Config, ToYamlIsReadable) {
             0u)
       << yaml;
   EXPECT_NE(yaml.find("  mean: [0.5]\n"), std::string::npos) << yaml;
-  EXPECT_NE(yaml.find("  augment:\n    random_crop_padding: 0\n    hflip: 0.0\n"),
+  EXPECT_NE(yaml.find("  augment:\n    random_resized_crop: false\n    scale: [0.08, 1.0]\n"),
             std::string::npos)
       << yaml;
   EXPECT_NE(yaml.find("  learning_rate: 0.001\n"), std::string::npos) << yaml;
@@ -706,6 +763,36 @@ void expect_names_round_trip() {
   }
 }
 
+TEST(Config, NormalizePresetSetsMeanAndStd) {
+  auto c = load_string("data: {normalize: imagenet}", "r.yaml");
+  EXPECT_EQ(c.data.mean, (std::vector<double>{0.485, 0.456, 0.406}));
+  EXPECT_EQ(c.data.std, (std::vector<double>{0.229, 0.224, 0.225}));
+  c = load_string("data: {normalize: clip}", "r.yaml");
+  EXPECT_EQ(c.data.mean, (std::vector<double>{0.48145466, 0.4578275, 0.40821073}));
+  c = load_string("data: {normalize: cifar10}", "r.yaml");
+  EXPECT_EQ(c.data.std, (std::vector<double>{0.2470, 0.2435, 0.2616}));
+  // Both ways at once is ambiguous.
+  const auto message = error_of([] { load_string("data:\n  normalize: imagenet\n  mean: [0.5]\n", "r.yaml"); });
+  EXPECT_NE(message.find("r.yaml:3"), std::string::npos) << message;
+  EXPECT_NE(message.find("data.mean: is set by data.normalize too"), std::string::npos) << message;
+}
+
+TEST(Config, AugmentationValuesAreChecked) {
+  auto message = error_of([] { load_string("data: {augment: {color_jitter: [0.1, 0.2]}}", "r.yaml"); });
+  EXPECT_NE(message.find("data.augment.color_jitter: expected 1 value"), std::string::npos) << message;
+  message = error_of([] { load_string("data: {augment: {scale: [0.9, 0.2]}}", "r.yaml"); });
+  EXPECT_NE(message.find("data.augment.scale: the first value must not exceed the second"), std::string::npos)
+      << message;
+  message = error_of([] { load_string("data: {augment: {re_mode: pixels}}", "r.yaml"); });
+  EXPECT_NE(message.find("did you mean 'pixel'"), std::string::npos) << message;
+  message = error_of([] { load_string("data: {channels: 2}", "r.yaml"); });
+  EXPECT_NE(message.find("data.channels: must be 1 or 3"), std::string::npos) << message;
+  message = error_of([] { load_string("data: {csv_separator: ';;'}", "r.yaml"); });
+  EXPECT_NE(message.find("data.csv_separator: must be one character"), std::string::npos) << message;
+  message = error_of([] { load_string("data: {dataset: image_folders}", "r.yaml"); });
+  EXPECT_NE(message.find("image_folder"), std::string::npos) << message;
+}
+
 TEST(ConfigNames, EveryEnumRoundTrips) {
   expect_names_round_trip<Precision>();
   expect_names_round_trip<AttentionBackend>();
@@ -717,6 +804,10 @@ TEST(ConfigNames, EveryEnumRoundTrips) {
   expect_names_round_trip<GlobalPool>();
   expect_names_round_trip<ProgressMode>();
   expect_names_round_trip<MixupMode>();
+  expect_names_round_trip<Interpolation>();
+  expect_names_round_trip<NormalizePreset>();
+  expect_names_round_trip<ErasingMode>();
+  expect_names_round_trip<BadSamplePolicy>();
   EXPECT_EQ(to_string(Precision::BF16), "bf16");
   EXPECT_EQ(to_string(DatasetKind::FashionMNIST), "fashion_mnist");
   EXPECT_EQ(from_string<DeviceKind>("gpu"), std::nullopt);

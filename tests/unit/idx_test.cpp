@@ -200,19 +200,17 @@ TEST(BuildDataset, MnistFromRawAndGzip) {
   auto eval = build_dataset(cfg, Split::Eval);
   EXPECT_EQ(train->size(), 12);
   EXPECT_EQ(eval->size(), 7);
-  EXPECT_EQ(train->channels(), 1);
-  EXPECT_EQ(train->height(), 28);
-  EXPECT_EQ(train->width(), 28);
+  EXPECT_EQ(train->fixed_size(), (std::array<int64_t, 3>{1, 28, 28}));
   ASSERT_EQ(train->num_classes(), 10);
   EXPECT_EQ(train->class_names()[0], "0");
   EXPECT_EQ(train->class_names()[9], "9");
 
-  std::vector<uint8_t> pixels(train->image_bytes());
-  EXPECT_EQ(train->read(11, pixels.data()), 1);
-  EXPECT_EQ(pixels.front(), 11);
-  EXPECT_EQ(pixels.back(), 11);
-  EXPECT_EQ(eval->read(6, pixels.data()), 6);
-  EXPECT_EQ(pixels[400], 6);
+  Image image;
+  EXPECT_EQ(train->read(11, image), 1);
+  EXPECT_EQ(image.pixels.front(), 11);
+  EXPECT_EQ(image.pixels.back(), 11);
+  EXPECT_EQ(eval->read(6, image), 6);
+  EXPECT_EQ(image.pixels[400], 6);
 
   cfg.limit_train = 5;
   cfg.limit_eval = 100;  // more than there are: all of them

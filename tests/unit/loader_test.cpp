@@ -1,5 +1,6 @@
 // Tests for the batch loader: coverage, shuffling, determinism across worker counts,
-// drop_last, errors from workers, shutdown mid-epoch; plus a printed throughput figure.
+// drop_last, errors from workers, skipped unreadable samples, repeated augmentation,
+// images of varying size, captions, shutdown mid-epoch; plus a printed throughput figure.
 #include "tessera/data/loader.h"
 
 #include <ATen/ATen.h>
@@ -37,20 +38,28 @@ std::shared_ptr<InMemoryDataset> indexed_dataset(int64_t n, int64_t C = 1, int64
 }
 
 // mean 0, std 1/255: the output pixel is the input byte, so sample ids can be read back.
-Transform identity(const Dataset& d) {
-  TransformOptions o;
-  o.mean = {0.0};
-  o.std = {1.0 / 255.0};
-  return Transform(d.channels(), d.height(), d.width(), o);
+SampleTransform identity(const Dataset& d) {
+  const auto [c, h, w] = *d.fixed_size();
+  TransformSpec spec;
+  spec.channels = c;
+  spec.height = h;
+  spec.width = w;
+  spec.mean = {0.0};
+  spec.std = {1.0 / 255.0};
+  return SampleTransform(spec);
 }
 
-Transform augmenting(const Dataset& d) {
-  TransformOptions o;
-  o.crop_padding = 2;
-  o.hflip = 0.5;
-  o.mean = {0.5};
-  o.std = {0.25};
-  return Transform(d.channels(), d.height(), d.width(), o);
+SampleTransform augmenting(const Dataset& d) {
+  const auto [c, h, w] = *d.fixed_size();
+  TransformSpec spec;
+  spec.channels = c;
+  spec.height = h;
+  spec.width = w;
+  spec.crop_padding = 2;
+  spec.hflip = 0.5;
+  spec.mean = {0.5};
+  spec.std = {0.25};
+  return SampleTransform(spec);
 }
 
 LoaderOptions options(int64_t batch, bool shuffle, bool drop_last, int64_t workers, uint64_t seed = 0) {
@@ -196,9 +205,9 @@ class FailingDataset : public InMemoryDataset {
  public:
   FailingDataset(const InMemoryDataset& base, int64_t bad)
       : InMemoryDataset(base.images(), base.labels(), base.class_names()), bad_(bad) {}
-  int64_t read(int64_t index, uint8_t* chw) const override {
+  int64_t read(int64_t index, Image& image) const override {
     if (index == bad_) throw tessera::Error("broken.bin (offset 1234)", "record " + std::to_string(index) + " is bad");
-    return InMemoryDataset::read(index, chw);
+    return InMemoryDataset::read(index, image);
   }
 
  private:
@@ -229,9 +238,9 @@ class SlowDataset : public InMemoryDataset {
  public:
   explicit SlowDataset(const InMemoryDataset& base)
       : InMemoryDataset(base.images(), base.labels(), base.class_names()) {}
-  int64_t read(int64_t index, uint8_t* chw) const override {
+  int64_t read(int64_t index, Image& image) const override {
     std::this_thread::sleep_for(std::chrono::microseconds(500));
-    return InMemoryDataset::read(index, chw);
+    return InMemoryDataset::read(index, image);
   }
 };
 
@@ -263,6 +272,123 @@ TEST(Loader, RestartMidEpoch) {
   const auto want = epoch_batches(fresh, 1);
   ASSERT_EQ(restarted.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i) EXPECT_TRUE(at::equal(restarted[i].images, want[i].images)) << i;
+}
+
+// Index `bad` does not decode, like a corrupt JPEG in a folder.
+class OneBadImageDataset : public InMemoryDataset {
+ public:
+  OneBadImageDataset(const InMemoryDataset& base, int64_t bad)
+      : InMemoryDataset(base.images(), base.labels(), base.class_names()), bad_(bad) {}
+  int64_t read(int64_t index, Image& image) const override {
+    if (index == bad_) throw BadSample("photos/cat/" + std::to_string(index) + ".jpg", "not a JPEG file");
+    return InMemoryDataset::read(index, image);
+  }
+
+ private:
+  int64_t bad_;
+};
+
+TEST(Loader, UnreadableImageIsSkippedAndCounted) {
+  auto d = std::make_shared<OneBadImageDataset>(*indexed_dataset(100), 57);
+  for (int64_t workers : {0, 2}) {
+    Loader loader(d, identity(*d), options(10, false, false, workers));
+    for (int64_t epoch : {0, 1}) {
+      auto ids = epoch_ids(loader, epoch);
+      auto want = iota(100);
+      want.erase(want.begin() + 57);
+      EXPECT_EQ(ids, want);  // every other sample, in order; batch 5 has 9 rows
+      const auto report = loader.take_bad_samples();
+      EXPECT_EQ(report.count, 1);
+      ASSERT_EQ(report.examples.size(), 1u);
+      EXPECT_NE(report.examples[0].find("photos/cat/57.jpg: not a JPEG file"), std::string::npos)
+          << report.examples[0];
+      EXPECT_EQ(loader.take_bad_samples().count, 0) << "the report is taken once";
+    }
+  }
+}
+
+TEST(Loader, UnreadableImageFailsWhenTheRecipeSaysSo) {
+  auto d = std::make_shared<OneBadImageDataset>(*indexed_dataset(100), 57);
+  LoaderOptions o = options(10, false, false, 2);
+  o.skip_bad_samples = false;
+  Loader loader(d, identity(*d), o);
+  loader.start_epoch(0);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(loader.next());
+  try {
+    loader.next();
+    ADD_FAILURE() << "batch 5 holds the unreadable image and should throw";
+  } catch (const BadSample& e) {
+    EXPECT_NE(std::string(e.what()).find("photos/cat/57.jpg"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Loader, RepeatedAugmentationLikeTimm) {
+  // timm's RepeatAugSampler on one process: a permutation with every index repeated
+  // `repeats` times in a row, cut to floor(N / 256) * 256 positions.
+  auto d = indexed_dataset(600, 1, 12, 12);
+  LoaderOptions o = options(32, true, true, 2, 4);
+  o.aug_repeats = 3;
+  Loader loader(d, identity(*d), o);
+  EXPECT_EQ(loader.num_samples(), 512);
+  EXPECT_EQ(loader.size(), 16);
+  const auto ids = epoch_ids(loader, 0);
+  ASSERT_EQ(ids.size(), 512u);
+  for (size_t i = 0; i + 1 < ids.size(); ++i) {
+    if (i % 3 != 2) EXPECT_EQ(ids[i], ids[i + 1]) << i;  // copies side by side
+    else EXPECT_NE(ids[i], ids[i + 1]) << i;
+  }
+  std::vector<int64_t> distinct = ids;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  EXPECT_EQ(distinct.size(), 171u);  // ceil(512 / 3)
+
+  // Each copy gets its own augmentation.
+  Loader augmented(d, augmenting(*d), o);
+  augmented.start_epoch(0);
+  const auto batch = *augmented.next();
+  int differing = 0;
+  for (int k = 0; k < 30; k += 3) differing += !at::equal(batch.images[k], batch.images[k + 1]);
+  EXPECT_GE(differing, 5);
+}
+
+// Images of three sizes and captions, like photos listed in a CSV.
+class PhotoDataset : public Dataset {
+ public:
+  int64_t size() const override { return 10; }
+  const std::vector<std::string>& class_names() const override { return names_; }
+  int64_t read(int64_t index, Image& image) const override {
+    image.resize(3, 20 + 7 * (index % 3), 30 - 4 * (index % 3));
+    std::fill(image.pixels.begin(), image.pixels.end(), static_cast<uint8_t>(10 * index));
+    return -1;
+  }
+  bool has_captions() const override { return true; }
+  std::string caption(int64_t index) const override { return "photo number " + std::to_string(index); }
+
+ private:
+  std::vector<std::string> names_;
+};
+
+TEST(Loader, ImagesOfAnySizeWithCaptions) {
+  auto d = std::make_shared<PhotoDataset>();
+  TransformSpec spec;
+  spec.height = spec.width = 16;  // resize the shorter side, center-crop
+  spec.mean = {0.0};
+  spec.std = {1.0 / 255.0};
+  Loader loader(d, SampleTransform(spec), options(4, false, false, 2));
+  const auto batches = epoch_batches(loader, 0);
+  ASSERT_EQ(batches.size(), 3u);
+  int64_t index = 0;
+  for (const Batch& b : batches) {
+    EXPECT_EQ(b.images.size(1), 3);
+    EXPECT_EQ(b.images.size(2), 16);
+    EXPECT_EQ(b.images.size(3), 16);
+    ASSERT_EQ(b.captions.size(), static_cast<size_t>(b.labels.size(0)));
+    for (int64_t k = 0; k < b.labels.size(0); ++k, ++index) {
+      EXPECT_EQ(b.labels[k].item<int64_t>(), -1);
+      EXPECT_EQ(b.captions[k], "photo number " + std::to_string(index));
+      EXPECT_NEAR(b.images[k].mean().item<float>(), 10.0f * index, 1e-3);  // a flat image stays flat
+    }
+  }
 }
 
 TEST(Loader, NextBeforeStartEpochIsAnError) {

@@ -33,7 +33,9 @@ const std::vector<EnumName<DatasetKind>>& enum_names<DatasetKind>() {
       {"fashion_mnist", DatasetKind::FashionMNIST},
       {"mnist", DatasetKind::MNIST},
       {"cifar10", DatasetKind::CIFAR10},
-      {"cifar100", DatasetKind::CIFAR100}};
+      {"cifar100", DatasetKind::CIFAR100},
+      {"image_folder", DatasetKind::ImageFolder},
+      {"image_text", DatasetKind::ImageText}};
   return table;
 }
 
@@ -78,6 +80,53 @@ const std::vector<EnumName<MixupMode>>& enum_names<MixupMode>() {
   return table;
 }
 
+template <>
+const std::vector<EnumName<Interpolation>>& enum_names<Interpolation>() {
+  static const std::vector<EnumName<Interpolation>> table = {
+      {"bilinear", Interpolation::Bilinear}, {"bicubic", Interpolation::Bicubic}, {"nearest", Interpolation::Nearest}};
+  return table;
+}
+
+template <>
+const std::vector<EnumName<NormalizePreset>>& enum_names<NormalizePreset>() {
+  static const std::vector<EnumName<NormalizePreset>> table = {{"imagenet", NormalizePreset::ImageNet},
+                                                               {"clip", NormalizePreset::Clip},
+                                                               {"cifar10", NormalizePreset::Cifar10},
+                                                               {"cifar100", NormalizePreset::Cifar100},
+                                                               {"half", NormalizePreset::Half}};
+  return table;
+}
+
+template <>
+const std::vector<EnumName<ErasingMode>>& enum_names<ErasingMode>() {
+  static const std::vector<EnumName<ErasingMode>> table = {
+      {"pixel", ErasingMode::Pixel}, {"rand", ErasingMode::Rand}, {"const", ErasingMode::Const}};
+  return table;
+}
+
+template <>
+const std::vector<EnumName<BadSamplePolicy>>& enum_names<BadSamplePolicy>() {
+  static const std::vector<EnumName<BadSamplePolicy>> table = {{"skip", BadSamplePolicy::Skip},
+                                                               {"fail", BadSamplePolicy::Fail}};
+  return table;
+}
+
+std::pair<std::vector<double>, std::vector<double>> normalize_preset(NormalizePreset preset) {
+  switch (preset) {
+    case NormalizePreset::ImageNet:
+      return {{0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}};
+    case NormalizePreset::Clip:
+      return {{0.48145466, 0.4578275, 0.40821073}, {0.26862954, 0.26130258, 0.27577711}};
+    case NormalizePreset::Cifar10:
+      return {{0.4914, 0.4822, 0.4465}, {0.2470, 0.2435, 0.2616}};
+    case NormalizePreset::Cifar100:
+      return {{0.5071, 0.4865, 0.4409}, {0.2673, 0.2564, 0.2762}};
+    case NormalizePreset::Half:
+      return {{0.5}, {0.5}};
+  }
+  return {{0.5}, {0.5}};
+}
+
 namespace {
 
 template <typename E>
@@ -101,5 +150,9 @@ std::string to_string(LrScaling value) { return name_in_table(value); }
 std::string to_string(GlobalPool value) { return name_in_table(value); }
 std::string to_string(ProgressMode value) { return name_in_table(value); }
 std::string to_string(MixupMode value) { return name_in_table(value); }
+std::string to_string(Interpolation value) { return name_in_table(value); }
+std::string to_string(NormalizePreset value) { return name_in_table(value); }
+std::string to_string(ErasingMode value) { return name_in_table(value); }
+std::string to_string(BadSamplePolicy value) { return name_in_table(value); }
 
 }  // namespace tessera::config

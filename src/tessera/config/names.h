@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tessera/config/recipe.h"
@@ -32,6 +33,10 @@ template <> const std::vector<EnumName<LrScaling>>& enum_names<LrScaling>();
 template <> const std::vector<EnumName<GlobalPool>>& enum_names<GlobalPool>();
 template <> const std::vector<EnumName<ProgressMode>>& enum_names<ProgressMode>();
 template <> const std::vector<EnumName<MixupMode>>& enum_names<MixupMode>();
+template <> const std::vector<EnumName<Interpolation>>& enum_names<Interpolation>();
+template <> const std::vector<EnumName<NormalizePreset>>& enum_names<NormalizePreset>();
+template <> const std::vector<EnumName<ErasingMode>>& enum_names<ErasingMode>();
+template <> const std::vector<EnumName<BadSamplePolicy>>& enum_names<BadSamplePolicy>();
 
 // The YAML spelling of a value: to_string(Precision::BF16) == "bf16".
 std::string to_string(Precision value);
@@ -44,6 +49,15 @@ std::string to_string(LrScaling value);
 std::string to_string(GlobalPool value);
 std::string to_string(ProgressMode value);
 std::string to_string(MixupMode value);
+std::string to_string(Interpolation value);
+std::string to_string(NormalizePreset value);
+std::string to_string(ErasingMode value);
+std::string to_string(BadSamplePolicy value);
+
+// The mean and std of a normalization preset (imagenet: timm's IMAGENET_DEFAULT_*;
+// clip: open_clip's OPENAI_DATASET_*; cifar10 / cifar100: the training sets' per-channel
+// statistics; half: 0.5 / 0.5).
+std::pair<std::vector<double>, std::vector<double>> normalize_preset(NormalizePreset preset);
 
 // The value spelled `name` (exact spelling), or nullopt: from_string<Precision>("bf16").
 template <typename E>

@@ -465,8 +465,28 @@ void read_model(Section s, ModelConfig& m) {
 }
 
 void read_augment(Section s, AugmentConfig& a) {
+  s.read("random_resized_crop", a.random_resized_crop);
+  s.read("scale", a.scale, Range{0.0, false, 1.0, true});  // (0, 1]
+  s.read("ratio", a.ratio, above(0));
+  for (const auto& [key, range] : {std::pair{"scale", a.scale}, std::pair{"ratio", a.ratio}}) {
+    if (range[0] > range[1]) s.fail(*s.find(key), key, "the first value must not exceed the second");
+  }
   s.read("random_crop_padding", a.random_crop_padding, at_least(0));
   s.read("hflip", a.hflip, closed(0, 1));
+  s.read("color_jitter", a.color_jitter, at_least(0));
+  if (a.color_jitter.size() == 2 || a.color_jitter.size() > 4) {
+    s.fail(*s.find("color_jitter"), "color_jitter",
+           "expected 1 value (brightness = contrast = saturation), 3 (b, c, s) or 4 (b, c, s, hue), got " +
+               std::to_string(a.color_jitter.size()));
+  }
+  if (a.color_jitter.size() == 4 && a.color_jitter[3] > 0.5) {
+    s.fail(*s.find("color_jitter"), "color_jitter", "the hue jitter must be in [0, 0.5]");
+  }
+  s.read("auto_augment", a.auto_augment);
+  s.read("re_prob", a.re_prob, closed(0, 1));
+  s.read_enum("re_mode", a.re_mode);
+  s.read("re_count", a.re_count, at_least(1));
+  s.read("aug_repeats", a.aug_repeats, at_least(0));
   s.finish();
 }
 
@@ -474,12 +494,36 @@ void read_data(Section s, DataConfig& d) {
   s.read_enum("dataset", d.dataset);
   s.read("root", d.root);
   s.read("coarse_labels", d.coarse_labels);
+  s.read("train_split", d.train_split);
+  s.read("eval_split", d.eval_split);
+  s.read("csv_image_key", d.csv_image_key);
+  s.read("csv_caption_key", d.csv_caption_key);
+  s.read("csv_separator", d.csv_separator);
+  if (d.csv_separator && d.csv_separator->size() != 1) {
+    s.fail(*s.find("csv_separator"), "csv_separator", "must be one character (e.g. \"\\t\" or \",\")");
+  }
+  s.read("image_size", d.image_size, at_least(1));
+  s.read("channels", d.channels, Range{1.0, true, 3.0, true});
+  if (d.channels == 2) s.fail(*s.find("channels"), "channels", "must be 1 or 3");
+  s.read_enum("interpolation", d.interpolation);
+  s.read("crop_pct", d.crop_pct, Range{0.0, false, 1.0, true});  // (0, 1]
+  s.read_enum("on_bad_sample", d.on_bad_sample);
   s.read("batch_size", d.batch_size, at_least(1));
   s.read("eval_batch_size", d.eval_batch_size, at_least(1));
   s.read("num_workers", d.num_workers, at_least(0));
   s.read("prefetch_batches", d.prefetch_batches, at_least(1));
   s.read("limit_train", d.limit_train, at_least(0));
   s.read("limit_eval", d.limit_eval, at_least(0));
+  std::optional<NormalizePreset> preset;
+  s.read_enum("normalize", preset);
+  if (preset) {
+    for (const char* key : {"mean", "std"}) {
+      if (const TreeNode* node = s.find(key)) {
+        s.fail(*node, key, "is set by data.normalize too; give either the preset or mean and std");
+      }
+    }
+    std::tie(d.mean, d.std) = normalize_preset(*preset);
+  }
   s.read("mean", d.mean, any_value());
   s.read("std", d.std, above(0));
   if (d.mean.size() != d.std.size()) {

@@ -13,7 +13,11 @@ namespace tessera::config {
 enum class Precision { FP32, BF16, FP16 };
 enum class AttentionBackend { Auto, Flash, Efficient, Math };
 enum class DeviceKind { Auto, CPU, CUDA };
-enum class DatasetKind { FashionMNIST, MNIST, CIFAR10, CIFAR100 };
+enum class DatasetKind { FashionMNIST, MNIST, CIFAR10, CIFAR100, ImageFolder, ImageText };
+enum class Interpolation { Nearest, Bilinear, Bicubic };
+enum class NormalizePreset { ImageNet, Clip, Cifar10, Cifar100, Half };
+enum class ErasingMode { Const, Rand, Pixel };
+enum class BadSamplePolicy { Skip, Fail };
 enum class OptimizerKind { AdamW, SGD };
 enum class ScheduleKind { Cosine, Step, Constant };
 enum class LrScaling { Linear, Sqrt };
@@ -67,24 +71,52 @@ struct ModelConfig {
   ClipTextConfig text;      // CLIP only
 };
 
-// Training-time augmentation (the eval pipeline only normalizes).
+// Training-time augmentation, timm's train transforms in timm's order: random resized
+// crop (or resize + center crop), random crop with padding, flip, then color jitter or
+// auto-augment, normalize, random erasing. The eval pipeline resizes and center-crops only.
 struct AugmentConfig {
+  bool random_resized_crop = false;  // torchvision's RandomResizedCrop to data.image_size
+  std::array<double, 2> scale = {0.08, 1.0};               // its area share range
+  std::array<double, 2> ratio = {3.0 / 4.0, 4.0 / 3.0};   // its aspect-ratio range
   int64_t random_crop_padding = 0;  // pad by this many pixels, then crop back; 0 = off
   double hflip = 0.0;               // probability of a horizontal flip
+  // ColorJitter: one value x = brightness, contrast and saturation x; or 3 values
+  // (b, c, s) or 4 (b, c, s, hue). Empty = off. Skipped with auto_augment, as timm does.
+  std::vector<double> color_jitter;
+  std::optional<std::string> auto_augment;  // "rand-m9-mstd0.5-inc1" (timm's RandAugment) or "trivialaugment"
+  double re_prob = 0.0;             // random erasing probability (timm's --reprob); 0 = off
+  ErasingMode re_mode = ErasingMode::Pixel;
+  int64_t re_count = 1;             // up to this many boxes per image
+  int64_t aug_repeats = 0;          // repeated augmentation (DeiT / timm's RepeatAugSampler); 0 = off
 };
-
 struct DataConfig {
   DatasetKind dataset = DatasetKind::FashionMNIST;
   std::string root = "/usr/share/datasets/fashion-mnist";  // folder with the dataset's files
   bool coarse_labels = false;     // CIFAR-100: the 20 superclasses instead of the 100 classes
+  // image_folder: the train / eval folders under root (root/<split>/<class>/<image>);
+  // image_text: the CSV/TSV files under root. Defaults: train and val, train.csv and val.csv.
+  std::optional<std::string> train_split;
+  std::optional<std::string> eval_split;
+  std::string csv_image_key = "filepath";  // image_text columns (open_clip's --csv-img-key / --csv-caption-key)
+  std::string csv_caption_key = "title";
+  std::optional<std::string> csv_separator;  // one character; default: tab for .tsv, comma otherwise
+  // Output of both pipelines: image_size x image_size with `channels` channels. Unset:
+  // the model's img_size / in_chans, else the dataset's own size (CIFAR, MNIST).
+  std::optional<int64_t> image_size;
+  std::optional<int64_t> channels;  // 3 with grayscale data replicates the channel; 1 with colour data converts
+  Interpolation interpolation = Interpolation::Bilinear;  // for every resize
+  double crop_pct = 1.0;          // eval: resize the shorter side to image_size / crop_pct, center-crop image_size
   int64_t batch_size = 128;       // images per optimizer step
   int64_t eval_batch_size = 256;
   int64_t num_workers = 2;        // loader threads
   int64_t prefetch_batches = 4;   // depth of the bounded queue between workers and trainer
   int64_t limit_train = 0;        // use only the first N training samples; 0 = all
   int64_t limit_eval = 0;         // use only the first N evaluation samples; 0 = all
-  std::vector<double> mean = {0.5};  // per channel, after scaling pixels to [0, 1]
+  // Per channel, after scaling pixels to [0, 1]. `normalize: imagenet` (or clip, cifar10,
+  // cifar100, half) in the recipe sets both from a preset.
+  std::vector<double> mean = {0.5};
   std::vector<double> std = {0.5};
+  BadSamplePolicy on_bad_sample = BadSamplePolicy::Skip;  // an image that does not decode: skip and count it, or stop
   AugmentConfig augment;
 };
 

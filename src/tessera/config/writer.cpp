@@ -152,6 +152,16 @@ std::string write_recipe(const RecipeConfig& c) {
   w.put("dataset", to_string(d.dataset));
   w.put_string("root", d.root);
   w.put("coarse_labels", d.coarse_labels);
+  if (d.train_split) w.put_string("train_split", *d.train_split);
+  if (d.eval_split) w.put_string("eval_split", *d.eval_split);
+  w.put_string("csv_image_key", d.csv_image_key);
+  w.put_string("csv_caption_key", d.csv_caption_key);
+  if (d.csv_separator) w.put_string("csv_separator", *d.csv_separator);
+  w.put("image_size", d.image_size);
+  w.put("channels", d.channels);
+  w.put("interpolation", to_string(d.interpolation));
+  w.put("crop_pct", d.crop_pct);
+  w.put("on_bad_sample", to_string(d.on_bad_sample));
   w.put("batch_size", d.batch_size);
   w.put("eval_batch_size", d.eval_batch_size);
   w.put("num_workers", d.num_workers);
@@ -160,9 +170,19 @@ std::string write_recipe(const RecipeConfig& c) {
   w.put("limit_eval", d.limit_eval);
   w.put("mean", format_list(d.mean));
   w.put("std", format_list(d.std));
+  const AugmentConfig& a = d.augment;
   w.section("augment");
-  w.put("random_crop_padding", d.augment.random_crop_padding);
-  w.put("hflip", d.augment.hflip);
+  w.put("random_resized_crop", a.random_resized_crop);
+  w.put("scale", format_list({a.scale[0], a.scale[1]}));
+  w.put("ratio", format_list({a.ratio[0], a.ratio[1]}));
+  w.put("random_crop_padding", a.random_crop_padding);
+  w.put("hflip", a.hflip);
+  if (!a.color_jitter.empty()) w.put("color_jitter", format_list(a.color_jitter));
+  if (a.auto_augment) w.put_string("auto_augment", *a.auto_augment);
+  w.put("re_prob", a.re_prob);
+  w.put("re_mode", to_string(a.re_mode));
+  w.put("re_count", a.re_count);
+  w.put("aug_repeats", a.aug_repeats);
   w.end_section();
   w.end_section();
 

@@ -2,26 +2,31 @@
 #include "tessera/data/loader.h"
 
 #include <c10/util/Exception.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <numeric>
 #include <stdexcept>
 
+#include "tessera/core/error.h"
+
 namespace tessera::data {
 
-Loader::Loader(std::shared_ptr<const Dataset> dataset, Transform transform, LoaderOptions options)
+Loader::Loader(std::shared_ptr<const Dataset> dataset, SampleTransform transform, LoaderOptions options)
     : dataset_(std::move(dataset)), transform_(std::move(transform)), options_(options) {
   TORCH_CHECK(dataset_, "Loader: no dataset");
   TORCH_CHECK(options_.batch_size > 0, "Loader: batch_size must be positive, got ", options_.batch_size);
   TORCH_CHECK(options_.num_workers >= 0, "Loader: num_workers must be >= 0, got ", options_.num_workers);
   TORCH_CHECK(options_.prefetch_batches >= 0, "Loader: prefetch_batches must be >= 0, got ",
               options_.prefetch_batches);
-  TORCH_CHECK(transform_.channels() == dataset_->channels() && transform_.height() == dataset_->height() &&
-                  transform_.width() == dataset_->width(),
-              "Loader: transform is for ", transform_.channels(), "x", transform_.height(), "x", transform_.width(),
-              " images, the dataset has ", dataset_->channels(), "x", dataset_->height(), "x", dataset_->width());
 
-  const int64_t n = dataset_->size();
+  TORCH_CHECK(options_.aug_repeats >= 0, "Loader: aug_repeats must be >= 0, got ", options_.aug_repeats);
+  TORCH_CHECK(options_.aug_repeats <= 1 || options_.shuffle, "Loader: aug_repeats needs shuffle");
+
+  const int64_t size = dataset_->size();
+  // timm's RepeatAugSampler keeps floor(N / 256) * 256 of the N * repeats positions.
+  epoch_length_ = options_.aug_repeats > 1 && size >= 256 ? size / 256 * 256 : size;
+  const int64_t n = epoch_length_;
   const int64_t b = options_.batch_size;
   num_batches_ = options_.drop_last ? n / b : (n + b - 1) / b;
   // Each worker holds one batch in the making; prefetch_batches more may wait finished.
@@ -46,14 +51,24 @@ void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
               "], got ", first_batch);
   auto plan = std::make_shared<Plan>();
   plan->epoch = epoch;
-  plan->order.resize(dataset_->size());
-  std::iota(plan->order.begin(), plan->order.end(), int64_t{0});
+  std::vector<int64_t> permutation(dataset_->size());
+  std::iota(permutation.begin(), permutation.end(), int64_t{0});
   if (options_.shuffle) {
     // Fisher-Yates with our own generator: the same permutation on every platform.
     SampleRng rng = SampleRng::derive(options_.seed, SampleRng::Stream::Shuffle, epoch, 0);
-    for (int64_t i = static_cast<int64_t>(plan->order.size()) - 1; i > 0; --i) {
-      std::swap(plan->order[i], plan->order[rng.below(i + 1)]);
+    for (int64_t i = static_cast<int64_t>(permutation.size()) - 1; i > 0; --i) {
+      std::swap(permutation[i], permutation[rng.below(i + 1)]);
     }
+  }
+  if (options_.aug_repeats > 1) {
+    plan->order.reserve(epoch_length_);
+    for (int64_t i = 0; static_cast<int64_t>(plan->order.size()) < epoch_length_; ++i) {
+      for (int64_t r = 0; r < options_.aug_repeats && static_cast<int64_t>(plan->order.size()) < epoch_length_; ++r) {
+        plan->order.push_back(permutation[i]);
+      }
+    }
+  } else {
+    plan->order = std::move(permutation);
   }
 
   std::map<int64_t, Slot> abandoned;  // freed after the lock is released
@@ -130,22 +145,66 @@ void Loader::work() {
   }
 }
 
-Batch Loader::make_batch(const Plan& plan, int64_t index) const {
+BadSampleReport Loader::take_bad_samples() {
+  std::lock_guard<std::mutex> lock(bad_mutex_);
+  BadSampleReport out = std::move(bad_samples_);
+  bad_samples_ = BadSampleReport{};
+  return out;
+}
+
+void log_bad_samples(Loader& loader, const std::string& when) {
+  const BadSampleReport report = loader.take_bad_samples();
+  if (report.count == 0) return;
+  std::string examples;
+  for (const auto& e : report.examples) examples += (examples.empty() ? "" : "; ") + e;
+  spdlog::warn("{}: skipped {} unreadable image{} (data.on_bad_sample: skip), e.g. {}", when, report.count,
+               report.count == 1 ? "" : "s", examples);
+}
+
+void Loader::note_bad_sample(const std::string& message) {
+  constexpr size_t kExamples = 5;
+  std::lock_guard<std::mutex> lock(bad_mutex_);
+  ++bad_samples_.count;
+  if (bad_samples_.examples.size() < kExamples) bad_samples_.examples.push_back(message);
+}
+
+Batch Loader::make_batch(const Plan& plan, int64_t index) {
   const int64_t first = index * options_.batch_size;
   const int64_t rows = std::min(options_.batch_size, static_cast<int64_t>(plan.order.size()) - first);
-  const int64_t C = dataset_->channels(), H = dataset_->height(), W = dataset_->width();
-  const int64_t image_floats = C * H * W;
+  const int64_t C = transform_.channels(), H = transform_.height(), W = transform_.width();
+  const int64_t image_floats = transform_.output_floats();
 
-  Batch batch{at::empty({rows, C, H, W}, at::kFloat), at::empty({rows}, at::kLong)};  // (B, C, H, W), (B)
+  const auto pinned = at::TensorOptions().pinned_memory(options_.pin_memory);
+  Batch batch{at::empty({rows, C, H, W}, pinned.dtype(at::kFloat)), at::empty({rows}, pinned.dtype(at::kLong)), {}};
   float* images = batch.images.data_ptr<float>();
   int64_t* labels = batch.labels.data_ptr<int64_t>();
-  std::vector<uint8_t> pixels(dataset_->image_bytes());
+  const bool captions = dataset_->has_captions();
+  thread_local Image image;  // one decode buffer per thread, reused
+  int64_t kept = 0;
   for (int64_t k = 0; k < rows; ++k) {
     const int64_t position = first + k;
-    labels[k] = dataset_->read(plan.order[position], pixels.data());
+    const int64_t sample = plan.order[position];
+    try {
+      labels[kept] = dataset_->read(sample, image);
+    } catch (const BadSample& bad) {
+      if (!options_.skip_bad_samples) throw;
+      note_bad_sample(bad.what());
+      continue;
+    }
     // The sample's own stream: its augmentation is the same whichever thread builds it.
     SampleRng rng = SampleRng::derive(options_.seed, SampleRng::Stream::Augment, plan.epoch, position);
-    transform_(pixels.data(), rng, images + k * image_floats);  // writes straight into the batch
+    transform_(image, rng, images + kept * image_floats);  // writes straight into the batch
+    if (captions) batch.captions.push_back(dataset_->caption(sample));
+    ++kept;
+  }
+  if (kept == 0) {
+    throw Error("batch " + std::to_string(index) + " of epoch " + std::to_string(plan.epoch),
+                "none of its " + std::to_string(rows) + " images could be read (see the skipped-image report)");
+  }
+  if (kept < rows) {
+    // Rows [0, kept) are filled; a leading slice of a contiguous tensor stays contiguous.
+    batch.images = batch.images.narrow(0, 0, kept);
+    batch.labels = batch.labels.narrow(0, 0, kept);
   }
   return batch;
 }

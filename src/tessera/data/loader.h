@@ -1,8 +1,8 @@
-// The batch loader: worker threads assemble whole batches from a dataset and a
-// transform into a bounded, in-order queue.
+// The batch loader: worker threads read (decode) samples and run the per-sample
+// transform, assembling whole batches into a bounded, in-order queue.
 //
 // Everything random is a pure function of (seed, epoch, position in the epoch):
-// the sample order from (seed, epoch), each sample's crop and flip from (seed,
+// the sample order from (seed, epoch), each sample's augmentation from (seed,
 // epoch, position). Batches come out in index order through a reorder buffer,
 // so the batches are bit-identical for any num_workers and thread timing, and a
 // run resumed at epoch e sees the batches the original run saw.
@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "tessera/data/dataset.h"
-#include "tessera/data/transforms.h"
+#include "tessera/data/sample_transform.h"
 
 namespace tessera::data {
 
@@ -32,16 +32,30 @@ struct LoaderOptions {
   int64_t num_workers = 0;     // threads building batches; 0 = build them in next() on the caller's thread
   int64_t prefetch_batches = 2;  // finished batches that may wait for the consumer (on top of one per worker)
   uint64_t seed = 0;
+  // Repeated augmentation (timm's RepeatAugSampler, one process): each epoch takes a
+  // shuffled permutation, repeats every index this many times in a row (each copy gets
+  // its own augmentation) and keeps the first floor(N / 256) * 256 positions (all N when
+  // N < 256), so an epoch still has about N samples. 0 or 1 = off.
+  int64_t aug_repeats = 0;
+  bool pin_memory = false;       // batches in page-locked memory, for asynchronous copies to a GPU
+  bool skip_bad_samples = true;  // a BadSample is left out of its batch and counted; false: it ends the epoch
+};
+
+// The samples of one epoch that could not be read and were left out.
+struct BadSampleReport {
+  int64_t count = 0;
+  std::vector<std::string> examples;  // the first few messages, "<file>: <reason>"
 };
 
 struct Batch {
-  at::Tensor images;  // float32 (B, C, H, W), contiguous, CPU
-  at::Tensor labels;  // int64 (B)
+  at::Tensor images;  // float32 (B, C, H, W), contiguous, CPU (pinned with pin_memory)
+  at::Tensor labels;  // int64 (B); -1 for an unlabelled dataset
+  std::vector<std::string> captions;  // one per image for an image-text dataset, else empty
 };
 
 class Loader {
  public:
-  Loader(std::shared_ptr<const Dataset> dataset, Transform transform, LoaderOptions options);
+  Loader(std::shared_ptr<const Dataset> dataset, SampleTransform transform, LoaderOptions options);
   // Stops and joins the workers, also in the middle of an epoch (each finishes
   // at most the batch in hand).
   ~Loader();
@@ -49,7 +63,8 @@ class Loader {
   Loader& operator=(const Loader&) = delete;
 
   int64_t size() const { return num_batches_; }  // batches per epoch
-  int64_t num_samples() const { return dataset_->size(); }
+  int64_t num_samples() const { return epoch_length_; }  // samples per epoch (with repeats)
+  const SampleTransform& transform() const { return transform_; }
   const Dataset& dataset() const { return *dataset_; }
   const LoaderOptions& options() const { return options_; }
 
@@ -63,6 +78,9 @@ class Loader {
   // order, and ends the epoch. Call from one thread.
   std::optional<Batch> next();
 
+  // The samples skipped since the last call (normally: the epoch just finished).
+  BadSampleReport take_bad_samples();
+
  private:
   // One epoch's plan, shared with the workers; a new epoch gets a new plan, so a
   // worker still busy with the old one can tell that its batch is stale.
@@ -75,12 +93,14 @@ class Loader {
     std::exception_ptr error;
   };
 
-  Batch make_batch(const Plan& plan, int64_t index) const;
+  Batch make_batch(const Plan& plan, int64_t index);
   void work();
+  void note_bad_sample(const std::string& message);
 
   std::shared_ptr<const Dataset> dataset_;
-  Transform transform_;
+  SampleTransform transform_;
   LoaderOptions options_;
+  int64_t epoch_length_ = 0;
   int64_t num_batches_ = 0;
   int64_t window_ = 0;  // batches that may be claimed but not yet consumed
 
@@ -94,6 +114,13 @@ class Loader {
   bool stopping_ = false;
   std::map<int64_t, Slot> ready_;  // the reorder buffer: finished batches by index
   std::vector<std::thread> workers_;
+
+  std::mutex bad_mutex_;
+  BadSampleReport bad_samples_;
 };
+
+// Takes the loader's skipped-sample report and, when it is not empty, logs one warning:
+// "<when>: skipped N unreadable images, e.g. <file>: <reason>; ...".
+void log_bad_samples(Loader& loader, const std::string& when);
 
 }  // namespace tessera::data

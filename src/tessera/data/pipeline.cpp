@@ -1,9 +1,9 @@
-// Builds the data pipeline (datasets, transforms, loaders) from the recipe's data section.
+// Builds the data pipeline (datasets, transform specs, loaders) from the recipe's data section.
 #include "tessera/data/pipeline.h"
 
+#include "tessera/config/names.h"
 #include "tessera/core/error.h"
 #include "tessera/data/dataset.h"
-#include "tessera/data/transforms.h"
 
 namespace tessera::data {
 namespace {
@@ -18,20 +18,100 @@ void check_per_channel(const std::vector<double>& values, const std::string& key
               " channels (give one value, or one per channel)");
 }
 
+Interpolation interpolation(config::Interpolation i) {
+  switch (i) {
+    case config::Interpolation::Nearest:
+      return Interpolation::Nearest;
+    case config::Interpolation::Bilinear:
+      return Interpolation::Bilinear;
+    case config::Interpolation::Bicubic:
+      return Interpolation::Bicubic;
+  }
+  return Interpolation::Bilinear;
+}
+
+ErasingMode erasing_mode(config::ErasingMode m) {
+  switch (m) {
+    case config::ErasingMode::Const:
+      return ErasingMode::Const;
+    case config::ErasingMode::Rand:
+      return ErasingMode::Rand;
+    case config::ErasingMode::Pixel:
+      return ErasingMode::Pixel;
+  }
+  return ErasingMode::Pixel;
+}
+
+TransformSpec common_spec(const config::DataConfig& config, int64_t channels, int64_t height, int64_t width) {
+  TransformSpec spec;
+  spec.channels = channels;
+  spec.height = height;
+  spec.width = width;
+  spec.interpolation = interpolation(config.interpolation);
+  spec.crop_pct = config.crop_pct;
+  spec.mean = config.mean;
+  spec.std = config.std;
+  return spec;
+}
+
 }  // namespace
 
-Pipeline build(const config::DataConfig& config, uint64_t seed) {
+TransformSpec train_spec(const config::DataConfig& config, int64_t channels, int64_t height, int64_t width) {
+  TransformSpec spec = common_spec(config, channels, height, width);
+  spec.crop_pct = 1.0;  // timm's train pipeline resizes to the output size (when no random resized crop)
+  const config::AugmentConfig& a = config.augment;
+  if (a.random_resized_crop) spec.random_resized_crop = RandomResizedCropSpec{a.scale, a.ratio};
+  spec.crop_padding = a.random_crop_padding;
+  spec.hflip = a.hflip;
+  if (!a.color_jitter.empty()) {
+    const auto& j = a.color_jitter;
+    ColorJitterSpec jitter;
+    jitter.brightness = j[0];
+    jitter.contrast = j.size() >= 3 ? j[1] : j[0];
+    jitter.saturation = j.size() >= 3 ? j[2] : j[0];
+    jitter.hue = j.size() == 4 ? j[3] : 0.0;
+    spec.color_jitter = jitter;
+  }
+  if (a.auto_augment) spec.auto_augment = *a.auto_augment;
+  spec.random_erasing.prob = a.re_prob;
+  spec.random_erasing.mode = erasing_mode(a.re_mode);
+  spec.random_erasing.max_count = a.re_count;
+  return spec;
+}
+
+TransformSpec eval_spec(const config::DataConfig& config, int64_t channels, int64_t height, int64_t width) {
+  return common_spec(config, channels, height, width);
+}
+
+Pipeline build(const config::DataConfig& config, uint64_t seed, const ModelInput& model, bool pin_memory) {
   std::shared_ptr<const Dataset> train_set = build_dataset(config, Split::Train);
   std::shared_ptr<const Dataset> eval_set = build_dataset(config, Split::Eval);
-  const int64_t C = train_set->channels(), H = train_set->height(), W = train_set->width();
-  if (eval_set->channels() != C || eval_set->height() != H || eval_set->width() != W) {
-    throw Error(config.root, "the evaluation images (" + std::to_string(eval_set->channels()) + "x" +
-                                 std::to_string(eval_set->height()) + "x" + std::to_string(eval_set->width()) +
-                                 ") differ in size from the training images (" + std::to_string(C) + "x" +
-                                 std::to_string(H) + "x" + std::to_string(W) + ")");
+  const auto native = train_set->fixed_size();  // (C, H, W) of every image, when fixed
+
+  // The batches' size: the recipe's, else the model's, else the dataset's own.
+  int64_t height = 0, width = 0;
+  if (const auto size = config.image_size ? config.image_size : model.image_size) {
+    height = width = *size;
+  } else if (native) {
+    height = (*native)[1];
+    width = (*native)[2];
+  } else {
+    throw Error("data.image_size", "is needed for dataset " + config::to_string(config.dataset) +
+                                       ", whose images differ in size (or set model.img_size)");
   }
-  check_per_channel(config.mean, "data.mean", C);
-  check_per_channel(config.std, "data.std", C);
+  const int64_t channels = config.channels ? *config.channels : model.channels ? *model.channels
+                                                              : native         ? (*native)[0]
+                                                                               : 3;
+  require(channels == 1 || channels == 3, config.channels ? "data.channels" : "model.in_chans",
+          "the data pipeline makes 1- or 3-channel images, not " + std::to_string(channels));
+  check_per_channel(config.mean, "data.mean", channels);
+  check_per_channel(config.std, "data.std", channels);
+  if (eval_set->class_names() != train_set->class_names()) {
+    // Labels are indices into the class list: both splits must use the same one.
+    throw Error(config.root, "the evaluation split has " + std::to_string(eval_set->num_classes()) +
+                                 " classes and the training split " + std::to_string(train_set->num_classes()) +
+                                 ", or they differ in name or order; both need the same class folders");
+  }
   if (train_set->size() < config.batch_size) {
     // drop_last would leave no batch at all: an epoch of zero steps.
     throw Error("data.batch_size", std::to_string(config.batch_size) + " is larger than the " +
@@ -46,20 +126,36 @@ Pipeline build(const config::DataConfig& config, uint64_t seed) {
   train_options.num_workers = config.num_workers;
   train_options.prefetch_batches = config.prefetch_batches;
   train_options.seed = seed;
+  train_options.aug_repeats = config.augment.aug_repeats;
+  train_options.pin_memory = pin_memory;
+  train_options.skip_bad_samples = config.on_bad_sample == config::BadSamplePolicy::Skip;
 
   LoaderOptions eval_options = train_options;
   eval_options.batch_size = config.eval_batch_size;
   eval_options.shuffle = false;
   eval_options.drop_last = false;
+  eval_options.aug_repeats = 0;
+
+  auto make_transform = [&](TransformSpec spec, const char* which) {
+    try {
+      return SampleTransform(std::move(spec));
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error(std::string("data (") + which + " transforms)", e.what());
+    }
+  };
 
   Pipeline p;
-  p.train = std::make_unique<Loader>(train_set, Transform(C, H, W, train_transform(config)), train_options);
-  p.eval = std::make_unique<Loader>(eval_set, Transform(C, H, W, eval_transform(config)), eval_options);
+  p.train = std::make_unique<Loader>(train_set, make_transform(train_spec(config, channels, height, width), "train"),
+                                     train_options);
+  p.eval = std::make_unique<Loader>(eval_set, make_transform(eval_spec(config, channels, height, width), "eval"),
+                                    eval_options);
   p.num_classes = train_set->num_classes();
   p.class_names = train_set->class_names();
-  p.channels = C;
-  p.height = H;
-  p.width = W;
+  p.channels = channels;
+  p.height = height;
+  p.width = width;
   return p;
 }
 

@@ -4,28 +4,44 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tessera/config/recipe.h"
 #include "tessera/data/loader.h"
+#include "tessera/data/transform_spec.h"
 
 namespace tessera::data {
 
 struct Pipeline {
   std::unique_ptr<Loader> train;  // shuffled per epoch, augmented, drop_last
-  std::unique_ptr<Loader> eval;   // dataset order, normalize only, keeps the final partial batch
+  std::unique_ptr<Loader> eval;   // dataset order, resize + center crop + normalize, keeps the final partial batch
   int64_t num_classes = 0;
   std::vector<std::string> class_names;  // in label order
-  int64_t channels = 0;
+  int64_t channels = 0;  // of the batches
   int64_t height = 0;
   int64_t width = 0;
 };
 
+// What the model expects, for the sizes the recipe's data section leaves open.
+struct ModelInput {
+  std::optional<int64_t> image_size;  // model.img_size
+  std::optional<int64_t> channels;    // model.in_chans
+};
+
+// The train and eval transform specs of a recipe, for images of `channels` x `size` x `size`.
+TransformSpec train_spec(const config::DataConfig& config, int64_t channels, int64_t height, int64_t width);
+TransformSpec eval_spec(const config::DataConfig& config, int64_t channels, int64_t height, int64_t width);
+
 // Reads the datasets and starts the loaders' workers. `seed` (the run's
-// train.seed) fixes the shuffle and augmentation of every epoch. Throws
-// tessera::Error, naming the data.* key or the file, for a bad setting or
-// missing/corrupt data. The loaders are idle until start_epoch().
-Pipeline build(const config::DataConfig& config, uint64_t seed);
+// train.seed) fixes the shuffle and augmentation of every epoch. The output size is
+// data.image_size, else model.img_size (`model`), else the dataset's own; the channels
+// data.channels, else model.in_chans, else the dataset's own (3 for image files).
+// `pin_memory` when the batches go to a GPU. Throws tessera::Error, naming the
+// data.* key or the file, for a bad setting or missing/corrupt data. The loaders are
+// idle until start_epoch().
+Pipeline build(const config::DataConfig& config, uint64_t seed, const ModelInput& model = {},
+               bool pin_memory = false);
 
 }  // namespace tessera::data

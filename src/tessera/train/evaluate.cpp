@@ -35,6 +35,7 @@ EvalResult evaluate(models::ImageClassifierImpl& model, data::Loader& loader, c1
     samples += labels.size(0);
   }
   model.train(was_training);
+  data::log_bad_samples(loader, "evaluation");
   EvalResult r;
   r.samples = samples;
   if (samples > 0) {

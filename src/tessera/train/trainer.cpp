@@ -329,6 +329,7 @@ TrainSummary Trainer::fit() {
       }
     }
     progress.finish_line();
+    data::log_bad_samples(*loaders_.train, "epoch " + std::to_string(p.epoch + 1) + " (training)");
     images_total += images;
     if (summary.stopped_by_signal) break;
     const double epoch_seconds = seconds_since(epoch_started);
