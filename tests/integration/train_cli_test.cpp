@@ -123,7 +123,9 @@ TEST(TrainCli, MissingDataSaysWhatIsMissing) {
 TEST(TrainCli, ImageSizeMismatchIsExplained) {
   const auto dir = scratch_dir();
   const auto recipe = write_tiny_recipe(dir);
-  auto run = run_cli("train '" + recipe.string() + "' --set model.img_size=32 --set model.patch_size=8");
+  // Without data.image_size the data would follow the model (resized to 32); with it, the two disagree.
+  auto run = run_cli("train '" + recipe.string() +
+                     "' --set data.image_size=28 --set model.img_size=32 --set model.patch_size=8");
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.output.find("model.img_size"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("28x28"), std::string::npos) << run.output;
