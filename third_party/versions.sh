@@ -18,4 +18,6 @@ PYTHON_PACKAGES=(
   safetensors==0.8.0
   tensorboard==2.21.0
   numpy
+  onnx==1.23.2         # scripts/export_onnx.py
+  onnxruntime==1.32.0  # the ONNX export test runs the graphs
 )

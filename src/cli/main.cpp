@@ -18,6 +18,9 @@ int main(int argc, char** argv) {
   tessera::cli::add_convert_command(app);
   tessera::cli::add_bench_command(app);
   tessera::cli::add_bench_data_command(app);
+  tessera::cli::add_export_command(app);
+  tessera::cli::add_predict_command(app);
+  tessera::cli::add_serve_command(app);
 
   tessera::core::setup_console_logging();
   try {
