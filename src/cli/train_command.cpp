@@ -16,13 +16,12 @@
 #include "tessera/core/logging.h"
 #include "tessera/core/precision.h"
 #include "tessera/data/pipeline.h"
-#include "tessera/models/pretrained.h"
-#include "tessera/models/registry.h"
 #include "tessera/train/progress.h"
 #include "tessera/train/checkpoint_store.h"
 #include "tessera/train/resume_config.h"
 #include "tessera/train/run_dir.h"
 #include "tessera/train/stop_signal.h"
+#include "tessera/train/task_factory.h"
 #include "tessera/train/trainer.h"
 
 namespace tessera::cli {
@@ -34,34 +33,6 @@ struct TrainArgs {
   std::vector<std::string> overrides;
   std::string resume;  // --resume: a run folder to continue
 };
-
-// The model numbers the data decides (classes, channels) are taken from the data when
-// the recipe leaves them out.
-config::ModelConfig fill_from_data(config::ModelConfig model, const data::Pipeline& data) {
-  if (!model.num_classes) model.num_classes = data.num_classes;
-  if (!model.in_chans) model.in_chans = data.channels;
-  return model;
-}
-
-// A model that cannot take the data's images or predict its classes is the recipe's
-// mistake: say which key to change.
-void check_model_fits_data(const models::ImageClassifierImpl& model, const data::Pipeline& data) {
-  if (model.img_size() != data.height || model.img_size() != data.width) {
-    throw Error("model.img_size", "the model takes " + std::to_string(model.img_size()) + "x" +
-                                      std::to_string(model.img_size()) + " images but the data's are " +
-                                      std::to_string(data.height) + "x" + std::to_string(data.width) +
-                                      "; set model.img_size: " + std::to_string(data.height));
-  }
-  if (model.in_chans() != data.channels) {
-    throw Error("model.in_chans", "the model takes " + std::to_string(model.in_chans()) +
-                                      " channels but the data has " + std::to_string(data.channels));
-  }
-  if (model.num_classes() != data.num_classes) {
-    throw Error("model.num_classes", "the model has " + std::to_string(model.num_classes()) +
-                                         " outputs but the data has " + std::to_string(data.num_classes) +
-                                         " classes");
-  }
-}
 
 // Where a resumed run continues: its folder and its newest complete checkpoint.
 struct ResumePoint {
@@ -102,18 +73,25 @@ std::optional<int64_t> crash_during_save_step() {
 }
 
 void log_summary(const train::TrainSummary& s, const config::RecipeConfig& cfg, double wall) {
-  spdlog::info("final test accuracy (top-1): {:.4f} | top-5 {:.4f} | best top-1 {:.4f}", s.final_eval.top1,
-               s.final_eval.top5, s.best_top1);
+  const auto& eval = s.final_eval;
+  const auto top1 = eval.metric("top1");
+  if (top1) {
+    spdlog::info("final test accuracy (top-1): {:.4f} | top-5 {:.4f} | best top-1 {:.4f}", *top1,
+                 eval.metric("top5").value_or(0.0), s.best_top1);
+  } else {
+    spdlog::info("final eval: {} | best {} {:.4f}", eval.describe(), eval.score_name(), s.best_top1);
+  }
   spdlog::info("wall time: {} (training and evaluation {}) for {} steps", train::Progress::format_duration(wall),
                train::Progress::format_duration(s.train_seconds), s.steps);
   spdlog::info("summary ---------------------------------------------");
   spdlog::info("  epochs              {} / {}", s.epochs, cfg.train.epochs);
   spdlog::info("  optimizer steps     {}", s.steps);
-  spdlog::info("  final top-1 / top-5 {:.4f} / {:.4f}", s.final_eval.top1, s.final_eval.top5);
-  spdlog::info("  best top-1          {:.4f}", s.best_top1);
-  if (s.final_ema_eval) spdlog::info("  EMA top-1           {:.4f}", s.final_ema_eval->top1);
+  for (const auto& m : eval.metrics) spdlog::info("  final {:<13} {:.4f}", m.name, m.value);
+  spdlog::info("  best {:<14} {:.4f}", eval.score_name(), s.best_top1);
+  if (s.final_ema_eval) spdlog::info("  EMA {:<15} {:.4f}", s.final_ema_eval->score_name(), s.final_ema_eval->score());
   spdlog::info("  wall time           {}", train::Progress::format_duration(wall));
   spdlog::info("  throughput          {:.0f} img/s", s.images_per_second);
+  for (const auto& m : s.task_stats) spdlog::info("  {:<19} {:.4g}", m.name, m.value);
   if (s.peak_memory_mib) spdlog::info("  peak GPU memory     {:.0f} MiB", *s.peak_memory_mib);
   if (!s.checkpoint.empty()) spdlog::info("  weights             {}", s.checkpoint.string());
   if (!s.best.empty()) spdlog::info("  best weights        {}", s.best.string());
@@ -131,12 +109,10 @@ int run_train(const TrainArgs& args) {
   core::check_precision(cfg.precision, device);
   at::manual_seed(cfg.train.seed);
 
-  auto loaders = data::build(cfg.data, cfg.train.seed, {cfg.model.img_size, cfg.model.in_chans}, device.is_cuda());
-  cfg.model = fill_from_data(cfg.model, loaders);
-  auto model = models::create(cfg.model);
-  check_model_fits_data(*model, loaders);
+  auto loaders = data::build(cfg.data, cfg.train.seed, train::model_input(cfg.model), device.is_cuda());
+  cfg.model = train::fill_from_data(cfg.model, loaders);
   // A resumed run gets its weights from its checkpoint.
-  if (cfg.model.pretrained && !resume) models::load_pretrained(*model, *cfg.model.pretrained);
+  auto task = train::build_task(cfg, loaders, device, /*load_pretrained=*/!resume);
 
   std::filesystem::path run_dir;
   if (resume) {
@@ -157,14 +133,16 @@ int run_train(const TrainArgs& args) {
     spdlog::info("run folder {} (resolved recipe in config.yaml)", run_dir.string());
   }
   core::write_file_atomic(run_dir / "config.yaml", config::to_yaml(cfg));
-  spdlog::info("data: {} train / {} eval images of {}x{}x{}, {} classes; {} CPU threads", loaders.train->num_samples(),
-               loaders.eval->num_samples(), loaders.channels, loaders.height, loaders.width, loaders.class_names.size(),
-               threads);
+  const std::string labels = loaders.train->dataset().has_captions()
+                                 ? std::string("with captions")
+                                 : std::to_string(loaders.class_names.size()) + " classes";
+  spdlog::info("data: {} train / {} eval images of {}x{}x{}, {}; {} CPU threads", loaders.train->num_samples(),
+               loaders.eval->num_samples(), loaders.channels, loaders.height, loaders.width, labels, threads);
   int64_t params = 0;
-  for (const auto& p : model->parameters()) params += p.numel();
+  for (const auto& p : task->model().parameters()) params += p.numel();
   spdlog::info("model: {} ({:.2f}M parameters)", cfg.model.name, params / 1e6);
 
-  train::Trainer trainer(cfg, model, loaders, device, run_dir);
+  train::Trainer trainer(cfg, std::move(task), loaders, device, run_dir);
   if (const auto step = crash_during_save_step()) trainer.crash_during_save_at(*step);
   if (resume) trainer.resume_from(resume->checkpoint);  // last: it restores the random generators
   train::install_stop_handlers();

@@ -10,10 +10,17 @@
         hard            F.cross_entropy(s, t.argmax(1))
         deit_total      DeiT's DistillationLoss: base * (1 - alpha) + soft * alpha, alpha = 0.25,
                         base = F.cross_entropy(student, labels)
+        deit_total_hard the same with the hard term
+        batchmean_total timm's combination with the batchmean soft term
         image_features, text_features   (6, 16) L2-normalized; logit_scale (exp'd)
         clip_loss       open_clip.loss.ClipLoss()(image_features, text_features, logit_scale)
         clip_grad_image its gradient with respect to image_features
+        clip_loss_max   ClipLoss at the largest scale training allows (exp(ln 100) = 100), in
+                        float64 (at this scale float32 rounding alone exceeds 1e-6)
+        logit_scale_max the clamped learnable scale: torch.tensor(6.0).clamp(0, log(100)), as
+                        open_clip_train clamps after each step
 """
+import math
 import sys
 
 import torch
@@ -40,6 +47,8 @@ def main(out_file):
     hard = F.cross_entropy(student_dist, teacher.argmax(dim=1))
     base = F.cross_entropy(student, labels)
     deit_total = base * (1 - ALPHA) + deit_soft * ALPHA
+    deit_total_hard = base * (1 - ALPHA) + hard * ALPHA
+    batchmean_total = base * (1 - ALPHA) + batchmean_soft * ALPHA
 
     image = F.normalize(torch.randn(6, 16), dim=-1).requires_grad_(True)
     text = F.normalize(torch.randn(6, 16), dim=-1)
@@ -47,6 +56,8 @@ def main(out_file):
     scale = torch.tensor(1 / 0.07)
     clip = ClipLoss()(image, text, scale)
     clip.backward()
+    logit_scale_max = torch.tensor(6.0).clamp(0, math.log(100))
+    clip_max = ClipLoss()(image.detach().double(), text.double(), logit_scale_max.double().exp())
 
     save_file({
         'student': student, 'student_dist': student_dist.detach(), 'teacher': teacher, 'labels': labels,
@@ -54,6 +65,8 @@ def main(out_file):
         'batchmean_soft': batchmean_soft.detach(), 'hard': hard.detach(), 'deit_total': deit_total.detach(),
         'image_features': image.detach(), 'text_features': text.contiguous(), 'logit_scale': scale,
         'clip_loss': clip.detach(), 'clip_grad_image': image.grad,
+        'deit_total_hard': deit_total_hard.detach(), 'batchmean_total': batchmean_total.detach(),
+        'clip_loss_max': clip_max.detach(), 'logit_scale_max': logit_scale_max,
     }, out_file)
 
 

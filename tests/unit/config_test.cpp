@@ -160,6 +160,27 @@ void expect_same(const RecipeConfig& a, const RecipeConfig& b) {
   EXPECT_EQ(a.checkpoint.best, b.checkpoint.best);
   EXPECT_EQ(a.train.accum_steps, b.train.accum_steps);
   EXPECT_EQ(a.train.resume, b.train.resume);
+  EXPECT_EQ(a.distill.type, b.distill.type);
+  EXPECT_EQ(a.distill.alpha, b.distill.alpha);
+  EXPECT_EQ(a.distill.tau, b.distill.tau);
+  EXPECT_EQ(a.distill.normalization, b.distill.normalization);
+  EXPECT_EQ(a.distill.teacher_weights, b.distill.teacher_weights);
+  ASSERT_EQ(a.distill.teacher.has_value(), b.distill.teacher.has_value());
+  if (a.distill.teacher) {
+    EXPECT_EQ(a.distill.teacher->name, b.distill.teacher->name);
+    EXPECT_EQ(a.distill.teacher->img_size, b.distill.teacher->img_size);
+    EXPECT_EQ(a.distill.teacher->depths, b.distill.teacher->depths);
+    EXPECT_EQ(a.distill.teacher->num_heads, b.distill.teacher->num_heads);
+    EXPECT_EQ(a.distill.teacher->window_size, b.distill.teacher->window_size);
+    EXPECT_EQ(a.distill.teacher->num_classes, b.distill.teacher->num_classes);
+  }
+  EXPECT_EQ(a.clip.lock_image, b.clip.lock_image);
+  EXPECT_EQ(a.clip.image_lr_scale, b.clip.image_lr_scale);
+  EXPECT_EQ(a.clip.image_weight_decay, b.clip.image_weight_decay);
+  EXPECT_EQ(a.clip.text_lr_scale, b.clip.text_lr_scale);
+  EXPECT_EQ(a.clip.text_weight_decay, b.clip.text_weight_decay);
+  EXPECT_EQ(a.clip.logit_scale_lr_scale, b.clip.logit_scale_lr_scale);
+  EXPECT_EQ(a.clip.logit_scale_weight_decay, b.clip.logit_scale_weight_decay);
 }
 
 // A recipe that sets every field to something other than its default.
@@ -528,7 +549,7 @@ TEST(Config, UnknownSectionSuggestsOrListsValidKeys) {
             "are: save_last, every_epochs, every_steps, keep_last, best");
   const std::string top = error_of_yaml("qqqqqqqq: 1\n");
   EXPECT_NE(top.find("valid keys are: name, precision, model, data, optim, schedule, train, "
-                     "logging, checkpoint, base"),
+                     "logging, checkpoint, distill, clip, base"),
             std::string::npos)
       << top;
 }
@@ -687,6 +708,25 @@ TEST(Config, RoundTripOfEveryField) {
   c.data.csv_image_key = "image";
   c.data.csv_caption_key = "caption";
   c.data.csv_separator = "\t";
+  c.distill.type = DistillType::Soft;
+  c.distill.alpha = 0.25;
+  c.distill.tau = 3.0;
+  c.distill.normalization = KlNormalization::BatchMean;
+  c.distill.teacher_weights = "runs/swin: teacher";
+  c.distill.teacher.emplace();
+  c.distill.teacher->name = "swin";
+  c.distill.teacher->img_size = 28;
+  c.distill.teacher->depths = std::vector<int64_t>{2, 2};
+  c.distill.teacher->num_heads = std::vector<int64_t>{1, 2};
+  c.distill.teacher->window_size = 7;
+  c.distill.teacher->num_classes = 10;
+  c.clip.lock_image = true;
+  c.clip.image_lr_scale = 0.1;
+  c.clip.image_weight_decay = 0.05;
+  c.clip.text_lr_scale = 0.5;
+  c.clip.text_weight_decay = 0.1;
+  c.clip.logit_scale_lr_scale = 2.0;
+  c.clip.logit_scale_weight_decay = 0.01;
   const std::string yaml = to_yaml(c);
   const RecipeConfig back = load_string(yaml, "written.yaml");
   expect_same(back, c);
@@ -753,6 +793,60 @@ TEST(Config, ClipTowerSections) {
   EXPECT_NE(typo.find("did you mean 'context_length'"), std::string::npos) << typo;
 }
 
+TEST(Config, DistillSection) {
+  auto c = load_string("distill:\n  type: hard\n  alpha: 0.5\n  teacher_weights: runs/swin\n", "recipe.yaml");
+  EXPECT_EQ(c.distill.type, DistillType::Hard);
+  EXPECT_EQ(c.distill.alpha, 0.5);
+  EXPECT_EQ(c.distill.teacher_weights, "runs/swin");
+  EXPECT_FALSE(c.distill.teacher.has_value());
+  EXPECT_EQ(c.distill.normalization, KlNormalization::SumOverNumel);  // DeiT's
+  // The teacher: a model section, or its name alone.
+  c = load_string("distill:\n  type: soft\n  teacher: {name: swin, depths: [2, 2], window_size: 7}\n"
+                  "  teacher_weights: t.safetensors\n",
+                  "recipe.yaml");
+  ASSERT_TRUE(c.distill.teacher.has_value());
+  EXPECT_EQ(c.distill.teacher->name, "swin");
+  EXPECT_EQ(c.distill.teacher->depths, (std::vector<int64_t>{2, 2}));
+  c = load_string("distill: {type: hard, teacher: regnety_160, teacher_weights: t.safetensors}\n", "recipe.yaml");
+  EXPECT_EQ(c.distill.teacher->name, "regnety_160");
+  EXPECT_EQ(to_yaml(load_string(to_yaml(c), "again.yaml")), to_yaml(c));
+
+  auto message = error_of_yaml("distill:\n  type: soft\n");
+  EXPECT_NE(message.find("recipe.yaml:2:"), std::string::npos) << message;
+  EXPECT_NE(message.find("distill.type: soft distillation needs distill.teacher_weights"), std::string::npos)
+      << message;
+  message = error_of_yaml("distill: {type: hard, teacher_weights: t, teacher: {depth: 2}}\n");
+  EXPECT_NE(message.find("distill.teacher: needs a 'name'"), std::string::npos) << message;
+  message = error_of_yaml("distill: {type: soft, teacher_weights: t, teacher: {name: vit, dept: 2}}\n");
+  EXPECT_NE(message.find("distill.teacher.dept"), std::string::npos) << message;
+  EXPECT_NE(message.find("did you mean 'depth'"), std::string::npos) << message;
+  message = error_of_yaml("distill: {type: softer}\n");
+  EXPECT_NE(message.find("did you mean 'soft'"), std::string::npos) << message;
+  message = error_of_yaml("distill: {normalization: batch_mean}\n");
+  EXPECT_NE(message.find("did you mean 'batchmean'"), std::string::npos) << message;
+  message = error_of_yaml("distill: {alpha: 1.5}\n");
+  EXPECT_NE(message.find("distill.alpha: 1.5 is out of range; must be in [0, 1]"), std::string::npos) << message;
+  message = error_of_yaml("distill: {tau: 0}\n");
+  EXPECT_NE(message.find("distill.tau"), std::string::npos) << message;
+  // --set distill.type=none turns a distillation recipe into plain classification.
+  c = load_string("distill: {type: hard, teacher_weights: runs/swin}\n", "recipe.yaml", {"distill.type=none"});
+  EXPECT_EQ(c.distill.type, DistillType::None);
+}
+
+TEST(Config, ClipTrainingSection) {
+  auto c = load_string("clip: {lock_image: true, image_lr_scale: 0.1, text_weight_decay: 0.1}\n", "recipe.yaml");
+  EXPECT_TRUE(c.clip.lock_image);
+  EXPECT_EQ(c.clip.image_lr_scale, 0.1);
+  EXPECT_EQ(c.clip.image_weight_decay, std::nullopt);  // optim.weight_decay
+  EXPECT_EQ(c.clip.text_weight_decay, 0.1);
+  EXPECT_EQ(c.clip.logit_scale_weight_decay, 0.0);     // open_clip never decays it
+  auto message = error_of_yaml("clip:\n  lock_images: true\n");
+  EXPECT_NE(message.find("recipe.yaml:2:"), std::string::npos) << message;
+  EXPECT_NE(message.find("did you mean 'lock_image'"), std::string::npos) << message;
+  message = error_of_yaml("clip: {text_lr_scale: -1}\n");
+  EXPECT_NE(message.find("clip.text_lr_scale: -1 is out of range"), std::string::npos) << message;
+}
+
 // ---- names and suggestions ---------------------------------------------------
 
 template <typename E>
@@ -808,6 +902,8 @@ TEST(ConfigNames, EveryEnumRoundTrips) {
   expect_names_round_trip<NormalizePreset>();
   expect_names_round_trip<ErasingMode>();
   expect_names_round_trip<BadSamplePolicy>();
+  expect_names_round_trip<DistillType>();
+  expect_names_round_trip<KlNormalization>();
   EXPECT_EQ(to_string(Precision::BF16), "bf16");
   EXPECT_EQ(to_string(DatasetKind::FashionMNIST), "fashion_mnist");
   EXPECT_EQ(from_string<DeviceKind>("gpu"), std::nullopt);

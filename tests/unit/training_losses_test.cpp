@@ -4,6 +4,7 @@
 
 #include "reference_runner.h"
 #include "tessera/train/clip_loss.h"
+#include "tessera/train/contrastive_task.h"
 #include "tessera/train/distillation_loss.h"
 
 namespace {
@@ -45,10 +46,17 @@ TEST(DistillationLoss, MatchesDeitAndTimmFormulas) {
       max_abs_diff(distillation_loss(base, ref.at("student_dist"), ref.at("teacher"), soft), ref.at("deit_total"));
   EXPECT_LE(total_err, 1e-6);
 
+  const double hard_total_err = max_abs_diff(
+      distillation_loss(base, ref.at("student_dist"), ref.at("teacher"), hard), ref.at("deit_total_hard"));
+  EXPECT_LE(hard_total_err, 1e-6);
+  const double batchmean_total_err = max_abs_diff(
+      distillation_loss(base, ref.at("student_dist"), ref.at("teacher"), batchmean), ref.at("batchmean_total"));
+  EXPECT_LE(batchmean_total_err, 1e-6);
+
   DistillationOptions none{DistillType::None};
   EXPECT_TRUE(at::equal(distillation_loss(base, ref.at("student_dist"), ref.at("teacher"), none), base));
-  std::printf("max abs error: soft %.3g (grad %.3g), batchmean %.3g, hard %.3g, total %.3g\n", soft_err, grad_err,
-              batchmean_err, hard_err, total_err);
+  std::printf("max abs error: soft %.3g (grad %.3g), batchmean %.3g, hard %.3g, total %.3g (hard %.3g, batchmean %.3g)\n",
+              soft_err, grad_err, batchmean_err, hard_err, total_err, hard_total_err, batchmean_total_err);
 }
 
 TEST(DistillationLoss, TeacherGetsNoGradientAndShapesMustAgree) {
@@ -70,7 +78,19 @@ TEST(ClipLoss, MatchesOpenClip) {
   const double grad_err = max_abs_diff(image.grad(), ref.at("clip_grad_image"));
   EXPECT_LE(loss_err, 1e-6);
   EXPECT_LE(grad_err, 1e-6);
-  std::printf("clip loss max abs error %.3g, image-feature gradient %.3g\n", loss_err, grad_err);
+  // At the largest scale training allows: the learnable log scale clamped to ln(100) as
+  // ContrastiveTask::after_step does, exponentiated; in float64 as the reference.
+  auto log_scale = at::scalar_tensor(6.0);
+  log_scale.clamp_(0.0, max_logit_scale());
+  EXPECT_LE(max_abs_diff(log_scale, ref.at("logit_scale_max")), 1e-7);
+  const double max_err =
+      max_abs_diff(clip_loss(ref.at("image_features").to(at::kDouble), ref.at("text_features").to(at::kDouble),
+                             log_scale.to(at::kDouble).exp())
+                       .loss,
+                   ref.at("clip_loss_max"));
+  EXPECT_LE(max_err, 1e-6);
+  std::printf("clip loss max abs error %.3g, image-feature gradient %.3g, at scale 100 %.3g\n", loss_err, grad_err,
+              max_err);
 
   // In-batch retrieval accuracy, counted directly from the logits.
   const auto logits = result.logits_per_image;

@@ -111,6 +111,20 @@ const std::vector<EnumName<BadSamplePolicy>>& enum_names<BadSamplePolicy>() {
   return table;
 }
 
+template <>
+const std::vector<EnumName<DistillType>>& enum_names<DistillType>() {
+  static const std::vector<EnumName<DistillType>> table = {
+      {"none", DistillType::None}, {"soft", DistillType::Soft}, {"hard", DistillType::Hard}};
+  return table;
+}
+
+template <>
+const std::vector<EnumName<KlNormalization>>& enum_names<KlNormalization>() {
+  static const std::vector<EnumName<KlNormalization>> table = {{"sum_over_numel", KlNormalization::SumOverNumel},
+                                                               {"batchmean", KlNormalization::BatchMean}};
+  return table;
+}
+
 std::pair<std::vector<double>, std::vector<double>> normalize_preset(NormalizePreset preset) {
   switch (preset) {
     case NormalizePreset::ImageNet:
@@ -154,5 +168,7 @@ std::string to_string(Interpolation value) { return name_in_table(value); }
 std::string to_string(NormalizePreset value) { return name_in_table(value); }
 std::string to_string(ErasingMode value) { return name_in_table(value); }
 std::string to_string(BadSamplePolicy value) { return name_in_table(value); }
+std::string to_string(DistillType value) { return name_in_table(value); }
+std::string to_string(KlNormalization value) { return name_in_table(value); }
 
 }  // namespace tessera::config

@@ -37,6 +37,8 @@ template <> const std::vector<EnumName<Interpolation>>& enum_names<Interpolation
 template <> const std::vector<EnumName<NormalizePreset>>& enum_names<NormalizePreset>();
 template <> const std::vector<EnumName<ErasingMode>>& enum_names<ErasingMode>();
 template <> const std::vector<EnumName<BadSamplePolicy>>& enum_names<BadSamplePolicy>();
+template <> const std::vector<EnumName<DistillType>>& enum_names<DistillType>();
+template <> const std::vector<EnumName<KlNormalization>>& enum_names<KlNormalization>();
 
 // The YAML spelling of a value: to_string(Precision::BF16) == "bf16".
 std::string to_string(Precision value);
@@ -53,6 +55,8 @@ std::string to_string(Interpolation value);
 std::string to_string(NormalizePreset value);
 std::string to_string(ErasingMode value);
 std::string to_string(BadSamplePolicy value);
+std::string to_string(DistillType value);
+std::string to_string(KlNormalization value);
 
 // The mean and std of a normalization preset (imagenet: timm's IMAGENET_DEFAULT_*;
 // clip: open_clip's OPENAI_DATASET_*; cifar10 / cifar100: the training sets' per-channel

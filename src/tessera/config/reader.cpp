@@ -638,6 +638,51 @@ void read_checkpoint(Section s, CheckpointConfig& c) {
   s.finish();
 }
 
+void read_distill(Section s, DistillConfig& d) {
+  s.read_enum("type", d.type);
+  s.read("alpha", d.alpha, closed(0, 1));
+  s.read("tau", d.tau, above(0));
+  s.read_enum("normalization", d.normalization);
+  const TreeNode* teacher = s.find("teacher");
+  if (teacher != nullptr && !teacher->is_map && teacher->value.kind == Value::Kind::Scalar) {
+    // `teacher: NAME` is short for `teacher: {name: NAME}`.
+    s.allow("teacher");
+    if (teacher->value.scalar.empty()) s.fail(*teacher, "teacher", "must not be empty");
+    d.teacher.emplace();
+    d.teacher->name = teacher->value.scalar;
+  } else if (teacher != nullptr && !is_null(*teacher)) {
+    // A model section of its own, read by the same rules as `model`; its name says which model.
+    const TreeNode* node = teacher;
+    if (node->is_map && node->find("name") == nullptr) {
+      s.fail(*node, "teacher", "needs a 'name' (the teacher's registry name, e.g. swin_tiny_patch4_window7_224)");
+    }
+    d.teacher.emplace();
+    read_model(s.section("teacher"), *d.teacher);
+  } else {
+    s.section("teacher");  // absent or null: the teacher's own recorded architecture
+    d.teacher.reset();
+  }
+  s.read("teacher_weights", d.teacher_weights);
+  if (d.type != DistillType::None && !d.teacher_weights) {
+    // type is not none, so the recipe set it.
+    s.fail(*s.find("type"), "type",
+           to_string(d.type) + " distillation needs distill.teacher_weights (the teacher's run folder, bundle "
+                               "folder or safetensors file)");
+  }
+  s.finish();
+}
+
+void read_clip_train(Section s, ClipTrainConfig& c) {
+  s.read("lock_image", c.lock_image);
+  s.read("image_lr_scale", c.image_lr_scale, at_least(0));
+  s.read("image_weight_decay", c.image_weight_decay, at_least(0));
+  s.read("text_lr_scale", c.text_lr_scale, at_least(0));
+  s.read("text_weight_decay", c.text_weight_decay, at_least(0));
+  s.read("logit_scale_lr_scale", c.logit_scale_lr_scale, at_least(0));
+  s.read("logit_scale_weight_decay", c.logit_scale_weight_decay, at_least(0));
+  s.finish();
+}
+
 }  // namespace
 
 RecipeConfig read_recipe(const TreeNode& root, const std::string& default_name) {
@@ -653,6 +698,8 @@ RecipeConfig read_recipe(const TreeNode& root, const std::string& default_name) 
   read_train(top.section("train"), c.train);
   read_logging(top.section("logging"), c.logging);
   read_checkpoint(top.section("checkpoint"), c.checkpoint);
+  read_distill(top.section("distill"), c.distill);
+  read_clip_train(top.section("clip"), c.clip);
   top.allow("base");  // consumed by inheritance before reading; listed for suggestions
   top.finish();
   return c;

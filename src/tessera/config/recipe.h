@@ -24,6 +24,8 @@ enum class LrScaling { Linear, Sqrt };
 enum class GlobalPool { Token, Avg };
 enum class ProgressMode { Auto, Bar, Lines };
 enum class MixupMode { Batch, Pair, Elem };
+enum class DistillType { None, Soft, Hard };
+enum class KlNormalization { SumOverNumel, BatchMean };
 
 // CLIP's image tower (open_clip's vision_cfg); unset fields keep the preset's.
 struct ClipVisionConfig {
@@ -218,6 +220,39 @@ struct CheckpointConfig {
   bool best = false;         // also keep checkpoints/best.safetensors: the weights of the best eval top-1
 };
 
+// DeiT's distillation (Touvron et al., 2021): the student's class head learns from the
+// labels, its distillation head from a frozen teacher that sees the same (mixed) images.
+// loss = (1 - alpha) · base + alpha · distill; see train/distillation_loss.h. The student
+// must have a distillation head (deit_*_distilled_*).
+struct DistillConfig {
+  DistillType type = DistillType::None;  // none: plain classification, no teacher; soft: KL; hard: CE on the teacher's argmax
+  double alpha = 0.5;   // weight of the distillation term (DeiT's --distillation-alpha)
+  double tau = 1.0;     // soft: softmax temperature (DeiT's --distillation-tau)
+  // soft: the KL sum divided by the logits' element count (DeiT's code) or by the batch
+  // size (timm's batchmean); they differ by the class count, so alpha means another weight.
+  KlNormalization normalization = KlNormalization::SumOverNumel;
+  // The teacher's architecture (a model section: name and overrides). Unset: the one
+  // recorded with teacher_weights (a run's config.yaml or a bundle's tessera.json).
+  std::optional<ModelConfig> teacher;
+  // The teacher's weights: a run folder (checkpoints/last.safetensors, else its newest
+  // step checkpoint), a bundle folder (model.safetensors) or a safetensors file with
+  // timm's names (then `teacher` is needed). Required unless type is none.
+  std::optional<std::string> teacher_weights;
+};
+
+// Contrastive image-text training of a CLIP model (open_clip's training, one process):
+// the parameter groups of the two towers and of logit_scale, and LiT's locked image
+// tower (Zhai et al., 2022). Biases, gains and 0/1-D tensors never get weight decay.
+struct ClipTrainConfig {
+  bool lock_image = false;  // freeze the image tower (no gradients, eval mode): open_clip's --lock-image
+  double image_lr_scale = 1.0;                 // visual.*: lr multiplier
+  std::optional<double> image_weight_decay;    // visual.*: default optim.weight_decay
+  double text_lr_scale = 1.0;                  // the text tower (embeddings, transformer, ln_final, text_projection)
+  std::optional<double> text_weight_decay;     // default optim.weight_decay
+  double logit_scale_lr_scale = 1.0;           // the learnable temperature
+  double logit_scale_weight_decay = 0.0;       // open_clip never decays it
+};
+
 struct RecipeConfig {
   std::string name = "run";  // run name: the folder under logging.output_dir
   Precision precision = Precision::FP32;
@@ -228,6 +263,8 @@ struct RecipeConfig {
   TrainConfig train;
   LoggingConfig logging;
   CheckpointConfig checkpoint;
+  DistillConfig distill;  // classification models only
+  ClipTrainConfig clip;   // CLIP models only
 };
 
 }  // namespace tessera::config

@@ -93,15 +93,9 @@ class Writer {
   std::string indent_;
 };
 
-}  // namespace
-
-std::string write_recipe(const RecipeConfig& c) {
-  Writer w;
-  w.put_string("name", c.name);
-  w.put("precision", to_string(c.precision));
-
-  const ModelConfig& m = c.model;
-  w.section("model");
+// The keys of a model section (the recipe's model, a distillation teacher), inside an
+// open section.
+void write_model(Writer& w, const ModelConfig& m) {
   w.put_string("name", m.name);
   w.put("pretrained", m.pretrained);
   w.put("img_size", m.img_size);
@@ -145,6 +139,17 @@ std::string write_recipe(const RecipeConfig& c) {
     w.put("mlp_ratio", text.mlp_ratio);
     w.end_section();
   }
+}
+
+}  // namespace
+
+std::string write_recipe(const RecipeConfig& c) {
+  Writer w;
+  w.put_string("name", c.name);
+  w.put("precision", to_string(c.precision));
+
+  w.section("model");
+  write_model(w, c.model);
   w.end_section();
 
   const DataConfig& d = c.data;
@@ -274,6 +279,31 @@ std::string write_recipe(const RecipeConfig& c) {
   w.put("every_steps", c.checkpoint.every_steps);
   w.put("keep_last", c.checkpoint.keep_last);
   w.put("best", c.checkpoint.best);
+  w.end_section();
+
+  const DistillConfig& ds = c.distill;
+  w.section("distill");
+  w.put("type", to_string(ds.type));
+  w.put("alpha", ds.alpha);
+  w.put("tau", ds.tau);
+  w.put("normalization", to_string(ds.normalization));
+  if (ds.teacher) {
+    w.section("teacher");
+    write_model(w, *ds.teacher);
+    w.end_section();
+  }
+  w.put("teacher_weights", ds.teacher_weights);
+  w.end_section();
+
+  const ClipTrainConfig& cl = c.clip;
+  w.section("clip");
+  w.put("lock_image", cl.lock_image);
+  w.put("image_lr_scale", cl.image_lr_scale);
+  w.put("image_weight_decay", cl.image_weight_decay);
+  w.put("text_lr_scale", cl.text_lr_scale);
+  w.put("text_weight_decay", cl.text_weight_decay);
+  w.put("logit_scale_lr_scale", cl.logit_scale_lr_scale);
+  w.put("logit_scale_weight_decay", cl.logit_scale_weight_decay);
   w.end_section();
   return w.str();
 }

@@ -11,10 +11,13 @@
 
 #include <ATen/ATen.h>
 
+#include "tessera/config/recipe.h"
+
 namespace tessera::train {
 
-enum class DistillType { None, Soft, Hard };
-enum class KlNormalization { SumOverNumel, BatchMean };
+// The recipe's enums (distill.type, distill.normalization).
+using DistillType = config::DistillType;
+using KlNormalization = config::KlNormalization;
 
 struct DistillationOptions {
   DistillType type = DistillType::Soft;

@@ -2,6 +2,7 @@
 #include "tessera/train/evaluate.h"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 
@@ -9,39 +10,80 @@
 
 namespace tessera::train {
 
+std::optional<double> EvalResult::metric(std::string_view name) const {
+  for (const auto& m : metrics) {
+    if (m.name == name) return m.value;
+  }
+  return std::nullopt;
+}
+
+std::string EvalResult::describe() const {
+  std::string text = fmt::format("loss {:.4f}", loss);
+  for (const auto& m : metrics) text += fmt::format(" {} {:.4f}", m.name, m.value);
+  return text;
+}
+
+void TopkCounter::add(const at::Tensor& logits, const at::Tensor& labels) {
+  const auto scores = logits.to(at::kFloat);
+  loss_sum += at::cross_entropy_loss(scores, labels, {}, at::Reduction::Sum).item<double>();
+  const int64_t k = std::min<int64_t>(5, scores.size(1));
+  auto hits = std::get<1>(scores.topk(k, 1)).eq(labels.unsqueeze(1));  // (B, k)
+  top1 += hits.select(1, 0).sum().item<int64_t>();
+  top5 += hits.any(1).sum().item<int64_t>();
+  samples += labels.size(0);
+}
+
+EvalResult TopkCounter::result() const {
+  EvalResult r;
+  r.samples = samples;
+  const double n = static_cast<double>(std::max<int64_t>(samples, 1));
+  r.loss = loss_sum / n;
+  r.metrics = {{"top1", top1 / n}, {"top5", top5 / n}};
+  return r;
+}
+
+namespace {
+
+int64_t top1_hits(const at::Tensor& logits, const at::Tensor& labels) {
+  return logits.argmax(1).eq(labels).sum().item<int64_t>();
+}
+
+}  // namespace
+
 EvalResult evaluate(models::ImageClassifierImpl& model, data::Loader& loader, c10::Device device,
                     config::Precision precision) {
   const bool was_training = model.is_training();
   model.eval();
   at::InferenceMode inference;
-  double loss_sum = 0.0;
-  int64_t correct1 = 0, correct5 = 0, samples = 0;
+  TopkCounter counter;
+  int64_t correct_cls = 0, correct_dist = 0;
+  bool distilled = false;
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
     auto images = batch->images.to(device, /*non_blocking=*/true);
     auto labels = batch->labels.to(device, /*non_blocking=*/true);
     at::Tensor logits;
+    std::optional<std::pair<at::Tensor, at::Tensor>> heads;
     {
       core::AutocastGuard autocast(precision, device);
-      logits = model.forward(images);
+      // A distilled DeiT: both heads from one pass; forward() is their mean.
+      heads = model.forward_distilled(images);
+      logits = heads ? (heads->first + heads->second) / 2 : model.forward(images);
     }
-    logits = logits.to(at::kFloat);
-    loss_sum += at::cross_entropy_loss(logits, labels, {}, at::Reduction::Sum).item<double>();
-    const int64_t k = std::min<int64_t>(5, logits.size(1));
-    auto topk = std::get<1>(logits.topk(k, 1));             // (B, k)
-    auto hits = topk.eq(labels.unsqueeze(1));               // (B, k)
-    correct1 += hits.select(1, 0).sum().item<int64_t>();
-    correct5 += hits.any(1).sum().item<int64_t>();
-    samples += labels.size(0);
+    if (heads) {
+      distilled = true;
+      correct_cls += top1_hits(heads->first, labels);
+      correct_dist += top1_hits(heads->second, labels);
+    }
+    counter.add(logits, labels);
   }
   model.train(was_training);
   data::log_bad_samples(loader, "evaluation");
-  EvalResult r;
-  r.samples = samples;
-  if (samples > 0) {
-    r.loss = loss_sum / samples;
-    r.top1 = static_cast<double>(correct1) / samples;
-    r.top5 = static_cast<double>(correct5) / samples;
+  EvalResult r = counter.result();
+  if (distilled) {
+    const double n = static_cast<double>(std::max<int64_t>(r.samples, 1));
+    r.metrics.push_back({"top1_cls", correct_cls / n});
+    r.metrics.push_back({"top1_dist", correct_dist / n});
   }
   return r;
 }

@@ -14,6 +14,25 @@ int64_t ParamGroup::numel() const {
   return n;
 }
 
+void add_to_group(std::vector<ParamGroup>& groups, std::string label, const std::string& name,
+                  const at::Tensor& param, double weight_decay, double lr_scale,
+                  const std::vector<config::LrGroupConfig>& lr_groups) {
+  for (const auto& g : lr_groups) {
+    if (fnmatch(g.match.c_str(), name.c_str(), 0) == 0) {
+      lr_scale *= g.lr_scale;
+      label += "." + g.match;
+      break;
+    }
+  }
+  auto it = std::find_if(groups.begin(), groups.end(), [&](const ParamGroup& g) { return g.label == label; });
+  if (it == groups.end()) {
+    groups.push_back({label, {}, {}, weight_decay, lr_scale});
+    it = groups.end() - 1;
+  }
+  it->names.push_back(name);
+  it->params.push_back(param);
+}
+
 std::vector<ParamGroup> build_param_groups(models::ImageClassifierImpl& model, double weight_decay,
                                            std::optional<double> layer_decay,
                                            const std::vector<config::LrGroupConfig>& lr_groups) {
@@ -31,20 +50,7 @@ std::vector<ParamGroup> build_param_groups(models::ImageClassifierImpl& model, d
       lr_scale = std::pow(*layer_decay, static_cast<double>(top_layer - layer));
       label = "layer" + std::to_string(layer) + "." + label;
     }
-    for (const auto& g : lr_groups) {
-      if (fnmatch(g.match.c_str(), name.c_str(), 0) == 0) {
-        lr_scale *= g.lr_scale;
-        label += "." + g.match;
-        break;
-      }
-    }
-    auto it = std::find_if(groups.begin(), groups.end(), [&](const ParamGroup& g) { return g.label == label; });
-    if (it == groups.end()) {
-      groups.push_back({label, {}, {}, decay ? weight_decay : 0.0, lr_scale});
-      it = groups.end() - 1;
-    }
-    it->names.push_back(name);
-    it->params.push_back(item.value());
+    add_to_group(groups, label, name, item.value(), decay ? weight_decay : 0.0, lr_scale, lr_groups);
   }
   return groups;
 }

@@ -32,4 +32,12 @@ std::vector<ParamGroup> build_param_groups(models::ImageClassifierImpl& model, d
                                            std::optional<double> layer_decay = std::nullopt,
                                            const std::vector<config::LrGroupConfig>& lr_groups = {});
 
+// Adds parameter `name` to the group labelled `label`, made with `weight_decay` and
+// `lr_scale` when it is new; the first of `lr_groups` whose glob matches the name
+// multiplies the lr and extends the label ("decay.head*"). Groups keep the order of
+// their first parameter, like timm's. Used by every model family's grouping rule.
+void add_to_group(std::vector<ParamGroup>& groups, std::string label, const std::string& name,
+                  const at::Tensor& param, double weight_decay, double lr_scale,
+                  const std::vector<config::LrGroupConfig>& lr_groups);
+
 }  // namespace tessera::train

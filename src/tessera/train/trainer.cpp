@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <torch/nn/utils/clip_grad.h>
 
@@ -18,7 +19,6 @@
 #include "tessera/core/atomic_file.h"
 #include "tessera/core/error.h"
 #include "tessera/core/precision.h"
-#include "tessera/models/registry.h"
 #include "tessera/nn/sdpa.h"
 #include "tessera/train/checkpoint.h"
 #include "tessera/train/device_memory.h"
@@ -63,29 +63,28 @@ void keep_metrics_rows(const std::filesystem::path& path, int64_t rows) {
 
 }  // namespace
 
-Trainer::Trainer(const config::RecipeConfig& config, models::ImageClassifier model, data::Pipeline& loaders,
+Trainer::Trainer(const config::RecipeConfig& config, std::unique_ptr<Task> task, data::Pipeline& loaders,
                  c10::Device device, std::filesystem::path run_dir)
     : config_(config),
-      model_(std::move(model)),
+      task_(std::move(task)),
+      model_(task_->model()),
       loaders_(loaders),
       device_(device),
       run_dir_(std::move(run_dir)),
       scaler_(scaler_options(config), device) {
-  model_->to(device_);
-  // train.attention: ATen's SDPA switches, checked against this model's attention shapes.
-  const nn::AttentionShapes shapes = nn::attention_shapes(*model_);
+  // train.attention: ATen's SDPA switches, checked against the run's attention shapes.
+  const nn::AttentionShapes shapes = task_->attention_shapes();
   core::AttentionProbe probe;
   if (!shapes.head_dims.empty()) probe.head_dims = shapes.head_dims;
   probe.with_mask = shapes.masked;
   probe.dtype = core::attention_dtype(config_.precision);
   probe.device = device_;
   spdlog::info("{}", core::apply_attention_backend(config_.train.attention, probe));
-  if (Mixup::enabled(config_.train.mixup)) {
-    mixup_.emplace(config_.train.mixup, model_->num_classes(), config_.train.label_smoothing, config_.train.seed);
-    spdlog::info("{}", mixup_->describe());
+  for (const auto& line : task_->describe()) spdlog::info("{}", line);
+  groups_ = task_->param_groups(config_.optim);
+  for (const auto& p : model_.parameters()) {
+    if (p.requires_grad()) trained_params_.push_back(p);  // a frozen (locked) tower has no gradients
   }
-  groups_ = build_param_groups(*model_, config_.optim.weight_decay, config_.optim.layer_decay,
-                               config_.optim.lr_groups);
   optimizer_ = build_optimizer(config_.optim, groups_);
   const int64_t accum = config_.train.accum_steps;
   const int64_t batches = loaders_.train->size();
@@ -96,14 +95,13 @@ Trainer::Trainer(const config::RecipeConfig& config, models::ImageClassifier mod
   }
   steps_per_epoch_ = batches / accum;  // micro-batches left over at the end of an epoch are not used
   if (config_.train.ema.decay > 0) {
-    ema_.emplace(*model_,
+    ema_.emplace(model_,
                  EmaOptions()
                      .decay(config_.train.ema.decay)
                      .warmup(config_.train.ema.warmup)
                      .warmup_power(config_.train.ema.warmup_power),
                  config_.train.ema.on_cpu ? c10::Device(c10::kCPU) : device_);
-    ema_model_ = models::create(config_.model);
-    ema_model_->to(device_);
+    ema_model_ = task_->make_twin();
   }
   // Batch-size lr scaling sees the images per optimizer step.
   base_lr_ = effective_learning_rate(config_.optim, config_.data.batch_size * accum);
@@ -118,11 +116,11 @@ void Trainer::log_param_groups() const {
 }
 
 TrainStateRefs Trainer::state_refs() {
-  return TrainStateRefs{*model_, *optimizer_, scaler_, ema_ ? &*ema_ : nullptr};
+  return TrainStateRefs{model_, *optimizer_, scaler_, ema_ ? &*ema_ : nullptr};
 }
 
 void Trainer::resume_from(const LoadedCheckpoint& checkpoint) {
-  load_weights(*model_, checkpoint.files.weights);
+  load_weights(model_, checkpoint.files.weights);
   progress_ = restore_train_state(checkpoint.state, state_refs(), checkpoint.files.state.string());
   if (progress_.batches_in_epoch > loaders_.train->size()) {
     throw Error(checkpoint.files.state.string(), "the run stopped at batch " +
@@ -149,7 +147,7 @@ CheckpointFiles Trainer::save_checkpoint() {
   const auto dir = run_dir_ / "checkpoints";
   const auto files = checkpoint_files(dir, progress_.step);
   // Weights first, then the state that names them: the state's rename commits the pair.
-  save_weights(*model_, files.weights, weights_metadata());
+  save_weights(model_, files.weights, weights_metadata());
   const auto bytes = serialize_train_state(
       progress_, state_refs(),
       {{"weights_file", files.weights.filename().string()},
@@ -172,7 +170,7 @@ CheckpointFiles Trainer::save_checkpoint() {
 void Trainer::save_final_weights(TrainSummary& summary) {
   summary.checkpoint = run_dir_ / "checkpoints" / "last.safetensors";
   auto meta = weights_metadata();
-  save_weights(*model_, summary.checkpoint, meta);
+  save_weights(model_, summary.checkpoint, meta);
   if (ema_) {
     ema_->copy_to(*ema_model_);
     meta["ema_decay"] = std::to_string(config_.train.ema.decay);
@@ -182,28 +180,7 @@ void Trainer::save_final_weights(TrainSummary& summary) {
 
 EvalResult Trainer::evaluate_ema() {
   ema_->copy_to(*ema_model_);
-  return evaluate(*ema_model_, *loaders_.eval, device_, config_.precision);
-}
-
-at::Tensor Trainer::micro_batch_loss(const data::Batch& batch, int64_t micro_batch) {
-  auto inputs = batch.images.to(device_, /*non_blocking=*/true);
-  auto labels = batch.labels.to(device_, /*non_blocking=*/true);
-  at::Tensor targets;  // soft targets when mixing (label smoothing folded in)
-  if (mixup_) {
-    // Keyed by the micro-batch's global index: a resumed run draws the same λs and boxes.
-    auto mixed = (*mixup_)(inputs, labels, micro_batch);
-    inputs = mixed.images;
-    targets = mixed.targets;
-  }
-  at::Tensor logits;
-  {
-    core::AutocastGuard autocast(config_.precision, device_);
-    logits = model_->forward(inputs);
-  }
-  if (mixup_) return soft_target_cross_entropy(logits, targets);
-  // The loss in fp32 whatever the compute precision (log-softmax is autocast's fp32 op anyway).
-  return at::cross_entropy_loss(logits.to(at::kFloat), labels, {}, at::Reduction::Mean, -100,
-                                config_.train.label_smoothing);
+  return task_->evaluate(*ema_model_, *loaders_.eval);
 }
 
 std::optional<double> Trainer::train_step(double lr, int64_t& images) {
@@ -212,13 +189,23 @@ std::optional<double> Trainer::train_step(double lr, int64_t& images) {
   optimizer_->zero_grad();
   double loss_sum = 0.0;
   bool finite = true;
+  step_metrics_.clear();
   for (int64_t micro = 0; micro < accum; ++micro) {
     auto batch = loaders_.train->next();
     TORCH_CHECK(batch, "Trainer: the loader ended inside an optimizer step");
     ++progress_.batches_in_epoch;
     images += batch->labels.size(0);
-    const auto loss = micro_batch_loss(*batch, progress_.step * accum + micro);
+    const auto output = task_->loss(*batch, progress_.step * accum + micro);
+    const auto& loss = output.loss;
     const double value = loss.item<double>();
+    for (size_t i = 0; i < output.metrics.size(); ++i) {
+      const double v = output.metrics[i].second.item<double>() / static_cast<double>(accum);
+      if (micro == 0) {
+        step_metrics_.emplace_back(output.metrics[i].first, v);
+      } else {
+        step_metrics_[i].second += v;
+      }
+    }
     loss_sum += value;
     if (!std::isfinite(value)) finite = false;
     // The step's loss is the mean over its micro-batches, so each contributes 1/accum of
@@ -232,9 +219,11 @@ std::optional<double> Trainer::train_step(double lr, int64_t& images) {
   }
   if (config_.optim.clip_grad_norm > 0) {
     scaler_.unscale(*optimizer_);  // clip the true gradients, not the scaled ones
-    torch::nn::utils::clip_grad_norm_(model_->parameters(), config_.optim.clip_grad_norm);
+    torch::nn::utils::clip_grad_norm_(trained_params_, config_.optim.clip_grad_norm);
   }
-  if (!scaler_.step(*optimizer_)) {
+  if (scaler_.step(*optimizer_)) {
+    task_->after_step();
+  } else {
     spdlog::warn("step {}: inf/nan gradients at loss scale {:g}; step skipped", progress_.step + 1,
                  scaler_.current_scale());
   }
@@ -287,7 +276,7 @@ TrainSummary Trainer::fit() {
     return true;
   };
 
-  model_->train();
+  task_->train_mode();
   while (p.epoch < c.train.epochs) {
     const auto epoch_started = std::chrono::steady_clock::now();
     int64_t images = 0;
@@ -310,15 +299,17 @@ TrainSummary Trainer::fit() {
       p.nonfinite_in_a_row = 0;
       ++p.step;
       ++p.steps_in_epoch;
-      if (ema_) ema_->update(*model_, p.step);
+      if (ema_) ema_->update(model_, p.step);
 
       p.epoch_loss_sum += *loss_value;
       StepStats stats{p.epoch, c.train.epochs, p.steps_in_epoch, steps_per_epoch_, p.step, total_steps,
                       p.epoch_loss_sum / p.steps_in_epoch, lr, images / seconds_since(epoch_started)};
       progress.update(stats);
       if (p.step % c.logging.log_every == 0) {
-        write_metrics({{"step", p.step}, {"epoch", p.epoch + 1}, {"loss", *loss_value}, {"lr", lr},
-                       {"images_per_second", stats.images_per_second}});
+        nlohmann::json row = {{"step", p.step}, {"epoch", p.epoch + 1}, {"loss", *loss_value}, {"lr", lr},
+                              {"images_per_second", stats.images_per_second}};
+        for (const auto& [name, value] : step_metrics_) row[name] = value;
+        write_metrics(row);
       }
       if (stop_if_requested()) break;
       const bool epoch_ends = p.batches_in_epoch + accum > loaders_.train->size();
@@ -335,17 +326,23 @@ TrainSummary Trainer::fit() {
     const double epoch_seconds = seconds_since(epoch_started);
     const double train_loss = p.epoch_loss_sum / std::max<int64_t>(1, p.steps_in_epoch);
     const double images_per_second = epoch_seconds > 0 ? images / epoch_seconds : 0.0;
+    // Work outside the trained model (the distillation teacher), reported apart.
+    summary.task_stats = task_->take_epoch_stats(p.steps_in_epoch, images);
+    std::string throughput = fmt::format("{:.0f} img/s", images_per_second);
+    for (const auto& s : summary.task_stats) throughput += fmt::format(", {} {:.4g}", s.name, s.value);
 
     const bool last = p.epoch + 1 == c.train.epochs;
     if (last || (p.epoch + 1) % c.train.eval_every == 0) {
-      auto result = evaluate(*model_, *loaders_.eval, device_, c.precision);
+      auto result = task_->evaluate(model_, *loaders_.eval);
+      task_->train_mode();
       summary.final_eval = result;
-      spdlog::info("epoch {}/{}: train loss {:.4f} | eval loss {:.4f} top-1 {:.4f} top-5 {:.4f} | {:.0f} img/s, {}",
-                   p.epoch + 1, c.train.epochs, train_loss, result.loss, result.top1, result.top5,
-                   images_per_second, Progress::format_duration(epoch_seconds));
+      spdlog::info("epoch {}/{}: train loss {:.4f} | eval {} | {}, {}", p.epoch + 1, c.train.epochs, train_loss,
+                   result.describe(), throughput, Progress::format_duration(epoch_seconds));
       nlohmann::json row = {{"step", p.step}, {"epoch", p.epoch + 1}, {"train_loss", train_loss},
-                            {"eval_loss", result.loss}, {"eval_top1", result.top1}, {"eval_top5", result.top5},
-                            {"epoch_seconds", epoch_seconds}};
+                            {"eval_loss", result.loss}};
+      for (const auto& m : result.metrics) row["eval_" + m.name] = m.value;
+      row["epoch_seconds"] = epoch_seconds;
+      for (const auto& s : summary.task_stats) row[s.name] = s.value;
       if (const auto peak = peak_memory_mib(device_)) {
         row["peak_memory_mib"] = *peak;
         summary.peak_memory_mib = *peak;
@@ -353,26 +350,24 @@ TrainSummary Trainer::fit() {
       if (ema_) {
         const auto ema_result = evaluate_ema();
         summary.final_ema_eval = ema_result;
-        spdlog::info("epoch {}/{}: EMA weights | eval loss {:.4f} top-1 {:.4f} top-5 {:.4f}", p.epoch + 1,
-                     c.train.epochs, ema_result.loss, ema_result.top1, ema_result.top5);
+        spdlog::info("epoch {}/{}: EMA weights | eval {}", p.epoch + 1, c.train.epochs, ema_result.describe());
         row["ema_eval_loss"] = ema_result.loss;
-        row["ema_eval_top1"] = ema_result.top1;
-        row["ema_eval_top5"] = ema_result.top5;
+        for (const auto& m : ema_result.metrics) row["ema_eval_" + m.name] = m.value;
       }
       write_metrics(row);
-      if (result.top1 > p.best_top1) {
-        p.best_top1 = result.top1;
+      if (result.score() > p.best_top1) {
+        p.best_top1 = result.score();
         if (c.checkpoint.best) {
           summary.best = run_dir_ / "checkpoints" / "best.safetensors";
           auto meta = weights_metadata();
-          meta["eval_top1"] = std::to_string(result.top1);
-          save_weights(*model_, summary.best, meta);
-          spdlog::info("best eval top-1 so far ({:.4f}): {}", result.top1, summary.best.string());
+          meta["eval_" + result.score_name()] = std::to_string(result.score());
+          save_weights(model_, summary.best, meta);
+          spdlog::info("best eval {} so far ({:.4f}): {}", result.score_name(), result.score(), summary.best.string());
         }
       }
     } else {
-      spdlog::info("epoch {}/{}: train loss {:.4f} | {:.0f} img/s, {}", p.epoch + 1, c.train.epochs, train_loss,
-                   images_per_second, Progress::format_duration(epoch_seconds));
+      spdlog::info("epoch {}/{}: train loss {:.4f} | {}, {}", p.epoch + 1, c.train.epochs, train_loss, throughput,
+                   Progress::format_duration(epoch_seconds));
     }
     // The epoch is done: the state a resume starts the next one from.
     ++p.epoch;
@@ -387,7 +382,7 @@ TrainSummary Trainer::fit() {
   if (summary.final_eval.samples == 0 && !summary.stopped_by_signal) {
     // A resumed run that had nothing left to train still reports its model.
     spdlog::info("the run has finished its {} epochs; raise train.epochs to train on", c.train.epochs);
-    summary.final_eval = evaluate(*model_, *loaders_.eval, device_, c.precision);
+    summary.final_eval = task_->evaluate(model_, *loaders_.eval);
     if (ema_) summary.final_ema_eval = evaluate_ema();
   }
   summary.epochs = p.epoch;

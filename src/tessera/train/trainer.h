@@ -1,7 +1,7 @@
-// The training loop shared by every task: schedule → forward → loss → backward (over
-// train.accum_steps micro-batches) → clip → step → EMA → log, with evaluation at epoch
-// boundaries and resumable checkpoints every N steps / epochs, at the end, and when a
-// SIGINT/SIGTERM asks the run to stop.
+// The training loop shared by every task (task.h: classification, distillation,
+// contrastive): schedule → task loss (over train.accum_steps micro-batches) → backward →
+// clip → step → EMA → log, with evaluation at epoch boundaries and resumable checkpoints
+// every N steps / epochs, at the end, and when a SIGINT/SIGTERM asks the run to stop.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -15,14 +15,13 @@
 
 #include "tessera/config/recipe.h"
 #include "tessera/data/pipeline.h"
-#include "tessera/models/image_classifier.h"
 #include "tessera/train/checkpoint_store.h"
 #include "tessera/train/ema.h"
 #include "tessera/train/evaluate.h"
 #include "tessera/train/grad_scaler.h"
-#include "tessera/train/mixup.h"
 #include "tessera/train/param_groups.h"
 #include "tessera/train/schedule.h"
+#include "tessera/train/task.h"
 #include "tessera/train/train_state.h"
 
 namespace tessera::train {
@@ -30,7 +29,8 @@ namespace tessera::train {
 struct TrainSummary {
   EvalResult final_eval;      // of the last epoch
   std::optional<EvalResult> final_ema_eval;  // of the EMA weights, when train.ema is on
-  double best_top1 = 0.0;     // best evaluated top-1 over the run (resumed runs included)
+  double best_top1 = 0.0;     // best evaluated score (EvalResult::score: top-1 for classifiers) over the run, resumed runs included
+  std::vector<Metric> task_stats;  // the last epoch's (the distillation teacher's time)
   int64_t epochs = 0;         // epochs completed
   int64_t steps = 0;          // optimizer steps taken (resumed runs: counted from the start)
   double train_seconds = 0.0; // training + evaluation time in this process, without setup
@@ -45,7 +45,7 @@ struct TrainSummary {
 class Trainer {
  public:
   // `run_dir` exists (see create_run_dir); metrics.jsonl and checkpoints/ go there.
-  Trainer(const config::RecipeConfig& config, models::ImageClassifier model, data::Pipeline& loaders,
+  Trainer(const config::RecipeConfig& config, std::unique_ptr<Task> task, data::Pipeline& loaders,
           c10::Device device, std::filesystem::path run_dir);
 
   // Continues the run from `checkpoint` (weights, optimizer, scaler, EMA, RNG, counters).
@@ -67,7 +67,6 @@ class Trainer {
   // One optimizer step over accum_steps micro-batches. Returns the step's mean loss,
   // or nullopt when a loss was not finite (the step is skipped, the data consumed).
   std::optional<double> train_step(double lr, int64_t& images);
-  at::Tensor micro_batch_loss(const data::Batch& batch, int64_t micro_batch);
   CheckpointFiles save_checkpoint();
   void save_final_weights(TrainSummary& summary);
   std::map<std::string, std::string> weights_metadata() const;
@@ -75,7 +74,8 @@ class Trainer {
   EvalResult evaluate_ema();
 
   config::RecipeConfig config_;
-  models::ImageClassifier model_;
+  std::unique_ptr<Task> task_;
+  torch::nn::Module& model_;  // task_->model()
   data::Pipeline& loaders_;
   c10::Device device_;
   std::filesystem::path run_dir_;
@@ -83,8 +83,10 @@ class Trainer {
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   GradScaler scaler_;  // loss scaling for fp16; a pass-through otherwise
   std::optional<ModelEma> ema_;
-  std::optional<Mixup> mixup_;  // train.mixup, when an alpha or cutmix_minmax is set
-  models::ImageClassifier ema_model_;  // evaluates the EMA weights; built when EMA is on
+  std::shared_ptr<torch::nn::Module> ema_model_;  // evaluates the EMA weights; built when EMA is on
+  std::vector<at::Tensor> trained_params_;  // those that require gradients (gradient clipping)
+  // The task's per-step metrics of the step in hand, averaged over its micro-batches.
+  std::vector<std::pair<std::string, double>> step_metrics_;
   double base_lr_ = 0.0;  // optim.learning_rate, scaled to the batch when lr_base_size is set
   int64_t steps_per_epoch_ = 0;  // optimizer steps: loader batches / accum_steps
   LrSchedule schedule_;
