@@ -58,3 +58,28 @@ if(EXISTS "${TORCH_LIB_DIR}/libtorch_cuda.so")
   endforeach()
 endif()
 message(STATUS "LibTorch from ${TORCH_ROOT} (CUDA libraries: ${TESSERA_TORCH_HAS_CUDA})")
+
+# c10d process groups (src/tessera/dist/backend_*.cpp; issue #8). The wheel's libraries
+# carry Gloo and, with CUDA, ProcessGroupNCCL, but its c10d headers only declare them
+# under USE_C10D_GLOO / USE_C10D_NCCL, and it ships neither Gloo's headers nor NCCL's
+# next to its own: Gloo's come from Debian's libgloo-dev (declarations only; nothing
+# links against libgloo), NCCL's and the CUDA runtime's from the wheel's nvidia-*
+# packages. CMakeLists.txt gives these to the two backend files alone.
+find_path(TESSERA_GLOO_INCLUDE_DIR gloo/rendezvous/store.h)
+if(NOT TESSERA_GLOO_INCLUDE_DIR)
+  message(FATAL_ERROR "Gloo's headers (gloo/rendezvous/store.h) not found: install libgloo-dev (third_party/setup.sh)")
+endif()
+set(TESSERA_NCCL_INCLUDE_DIRS "")
+if(TESSERA_TORCH_HAS_CUDA)
+  file(GLOB _nccl_h "${TORCH_ROOT}/../nvidia/nccl/include/nccl.h")
+  file(GLOB _cudart_h "${TORCH_ROOT}/../nvidia/cu*/include/cuda_runtime_api.h"
+                      "${TORCH_ROOT}/../nvidia/cuda_runtime/include/cuda_runtime_api.h")
+  if(_nccl_h AND _cudart_h)
+    list(GET _nccl_h 0 _nccl_h)
+    list(GET _cudart_h 0 _cudart_h)
+    get_filename_component(_nccl_dir "${_nccl_h}" DIRECTORY)
+    get_filename_component(_cudart_dir "${_cudart_h}" DIRECTORY)
+    set(TESSERA_NCCL_INCLUDE_DIRS "${_nccl_dir}" "${_cudart_dir}")
+  endif()
+endif()
+message(STATUS "c10d: Gloo headers in ${TESSERA_GLOO_INCLUDE_DIR}; NCCL: ${TESSERA_NCCL_INCLUDE_DIRS}")

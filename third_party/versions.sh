@@ -6,6 +6,7 @@ DEBIAN_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config python3-venv
   libopencv-dev libyaml-cpp-dev libspdlog-dev libgtest-dev libcli11-dev
   nlohmann-json3-dev libcpp-httplib-dev zlib1g-dev
+  libgloo-dev  # Gloo's headers for c10d's ProcessGroupGloo (the torch wheel ships none)
   dataset-fashion-mnist
 )
 

@@ -16,5 +16,6 @@ void add_bench_data_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_serve_command(CLI::App& app);
+void add_launch_command(CLI::App& app);
 
 }  // namespace tessera::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   tessera::cli::add_export_command(app);
   tessera::cli::add_predict_command(app);
   tessera::cli::add_serve_command(app);
+  tessera::cli::add_launch_command(app);
 
   tessera::core::setup_console_logging();
   try {

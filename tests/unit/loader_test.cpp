@@ -1,6 +1,7 @@
 // Tests for the batch loader: coverage, shuffling, determinism across worker counts,
 // drop_last, errors from workers, skipped unreadable samples, repeated augmentation,
-// images of varying size, captions, shutdown mid-epoch; plus a printed throughput figure.
+// images of varying size, captions, shutdown mid-epoch, data-parallel shards; plus a
+// printed throughput figure.
 #include "tessera/data/loader.h"
 
 #include <ATen/ATen.h>
@@ -349,6 +350,92 @@ TEST(Loader, RepeatedAugmentationLikeTimm) {
   int differing = 0;
   for (int k = 0; k < 30; k += 3) differing += !at::equal(batch.images[k], batch.images[k + 1]);
   EXPECT_GE(differing, 5);
+}
+
+LoaderOptions shard_options(int64_t batch, int64_t rank, int64_t world, ShardRemainder remainder) {
+  LoaderOptions o = options(batch, true, false, 1, 9);
+  o.rank = rank;
+  o.world_size = world;
+  o.shard_remainder = remainder;
+  return o;
+}
+
+TEST(Loader, ShardsSplitTheEpochLikeDistributedSampler) {
+  auto d = indexed_dataset(10);
+  Loader whole(d, identity(*d), options(10, true, false, 1, 9));
+  const auto order = epoch_ids(whole, 2);
+  struct Expect {
+    ShardRemainder remainder;
+    std::vector<int64_t> per_rank;  // samples of ranks 0, 1, 2
+  };
+  for (const auto& e : {Expect{ShardRemainder::Pad, {4, 4, 4}}, Expect{ShardRemainder::Drop, {3, 3, 3}},
+                        Expect{ShardRemainder::Uneven, {4, 3, 3}}}) {
+    for (int64_t r = 0; r < 3; ++r) {
+      Loader shard(d, identity(*d), shard_options(3, r, 3, e.remainder));
+      EXPECT_EQ(shard.num_samples(), e.per_rank[r]);
+      const auto ids = epoch_ids(shard, 2);
+      ASSERT_EQ(static_cast<int64_t>(ids.size()), e.per_rank[r]);
+      // Rank r reads positions r, r + 3, ...; past the end, the order starts again.
+      for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(ids[i], order[(r + 3 * i) % 10]) << "rank " << r << " " << i;
+    }
+  }
+}
+
+TEST(Loader, RanksTogetherReadTheOneProcessBatches) {
+  // Batch i of 3 ranks with 2 samples each is batch i of one process with 6, the same
+  // samples with the same augmentation: row 3k + r of the global batch is rank r's row k.
+  auto d = indexed_dataset(48, 1, 8, 8);
+  LoaderOptions global_options = options(6, true, false, 2, 9);
+  Loader global(d, augmenting(*d), global_options);
+  std::vector<std::unique_ptr<Loader>> ranks;
+  for (int64_t r = 0; r < 3; ++r) {
+    ranks.push_back(std::make_unique<Loader>(d, augmenting(*d), shard_options(2, r, 3, ShardRemainder::Pad)));
+  }
+  for (int64_t epoch : {0, 3}) {
+    const auto expected = epoch_batches(global, epoch);
+    std::vector<std::vector<Batch>> got;
+    for (auto& l : ranks) got.push_back(epoch_batches(*l, epoch));
+    ASSERT_EQ(expected.size(), 8u);
+    for (size_t i = 0; i < expected.size(); ++i) {
+      for (int64_t row = 0; row < 6; ++row) {
+        const Batch& b = got[row % 3][i];
+        EXPECT_TRUE(at::equal(b.images[row / 3], expected[i].images[row])) << "epoch " << epoch << " batch " << i;
+        EXPECT_EQ(b.labels[row / 3].item<int64_t>(), expected[i].labels[row].item<int64_t>());
+      }
+    }
+  }
+  // Resumed mid-epoch, a rank goes on with the batches it would have read.
+  const auto full = epoch_batches(*ranks[1], 5);
+  ranks[1]->start_epoch(5, 6);
+  for (size_t i = 6; i < full.size(); ++i) EXPECT_TRUE(at::equal(ranks[1]->next()->images, full[i].images));
+  EXPECT_FALSE(ranks[1]->next());
+}
+
+TEST(Loader, RepeatedAugmentationShardsLikeTimm) {
+  // timm's RepeatAugSampler with num_replicas = 2: rank r takes positions r, r + 2, ...
+  // of the repeated order and keeps floor(256 / 2) of them.
+  auto d = indexed_dataset(300);
+  LoaderOptions one = options(16, true, false, 1, 4);
+  one.aug_repeats = 3;
+  Loader whole(d, identity(*d), one);
+  const auto order = epoch_ids(whole, 1);
+  ASSERT_EQ(order.size(), 256u);
+  for (int64_t r = 0; r < 2; ++r) {
+    LoaderOptions o = one;
+    o.rank = r;
+    o.world_size = 2;
+    Loader shard(d, identity(*d), o);
+    EXPECT_EQ(shard.num_samples(), 128);
+    const auto ids = epoch_ids(shard, 1);
+    ASSERT_EQ(ids.size(), 128u);
+    for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(ids[i], order[r + 2 * i]) << "rank " << r << " " << i;
+  }
+}
+
+TEST(Loader, ShardOptionsAreChecked) {
+  auto d = indexed_dataset(10);
+  EXPECT_THROW(Loader(d, identity(*d), shard_options(2, 2, 2, ShardRemainder::Pad)), c10::Error);
+  EXPECT_THROW(Loader(d, identity(*d), shard_options(2, 0, 0, ShardRemainder::Pad)), c10::Error);
 }
 
 // Images of three sizes and captions, like photos listed in a CSV.

@@ -22,10 +22,24 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, SampleTransform transform
 
   TORCH_CHECK(options_.aug_repeats >= 0, "Loader: aug_repeats must be >= 0, got ", options_.aug_repeats);
   TORCH_CHECK(options_.aug_repeats <= 1 || options_.shuffle, "Loader: aug_repeats needs shuffle");
+  TORCH_CHECK(options_.world_size >= 1, "Loader: world_size must be >= 1, got ", options_.world_size);
+  TORCH_CHECK(options_.rank >= 0 && options_.rank < options_.world_size, "Loader: rank must be in [0, ",
+              options_.world_size, "), got ", options_.rank);
 
   const int64_t size = dataset_->size();
-  // timm's RepeatAugSampler keeps floor(N / 256) * 256 of the N * repeats positions.
-  epoch_length_ = options_.aug_repeats > 1 && size >= 256 ? size / 256 * 256 : size;
+  const bool repeated = options_.aug_repeats > 1;
+  // The one-process epoch: every sample once, or with repeats timm's RepeatAugSampler,
+  // which keeps floor(N / 256) * 256 of the N * repeats positions (all N when N < 256).
+  const int64_t global = repeated && size >= 256 ? size / 256 * 256 : size;
+  // This rank's share of it (DistributedSampler; RepeatAugSampler rounds down).
+  const int64_t world = options_.world_size;
+  if (options_.shard_remainder == ShardRemainder::Uneven) {
+    epoch_length_ = global > options_.rank ? (global - options_.rank + world - 1) / world : 0;
+  } else if (options_.shard_remainder == ShardRemainder::Drop || repeated) {
+    epoch_length_ = global / world;
+  } else {
+    epoch_length_ = (global + world - 1) / world;
+  }
   const int64_t n = epoch_length_;
   const int64_t b = options_.batch_size;
   num_batches_ = options_.drop_last ? n / b : (n + b - 1) / b;
@@ -60,17 +74,14 @@ void Loader::start_epoch(int64_t epoch, int64_t first_batch) {
       std::swap(permutation[i], permutation[rng.below(i + 1)]);
     }
   }
-  if (options_.aug_repeats > 1) {
-    plan->order.reserve(epoch_length_);
-    for (int64_t i = 0; static_cast<int64_t>(plan->order.size()) < epoch_length_; ++i) {
-      for (int64_t r = 0; r < options_.aug_repeats && static_cast<int64_t>(plan->order.size()) < epoch_length_; ++r) {
-        plan->order.push_back(permutation[i]);
-      }
-    }
-  } else {
-    plan->order = std::move(permutation);
+  // This rank's positions of the one-process order (each index repeated aug_repeats
+  // times in a row); positions past its end wrap to the start (DistributedSampler's padding).
+  const int64_t repeats = std::max<int64_t>(1, options_.aug_repeats);
+  const int64_t available = static_cast<int64_t>(permutation.size()) * repeats;
+  plan->order.resize(epoch_length_);
+  for (int64_t i = 0; i < epoch_length_; ++i) {
+    plan->order[i] = permutation[(global_position(i) % available) / repeats];
   }
-
   std::map<int64_t, Slot> abandoned;  // freed after the lock is released
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -191,8 +202,10 @@ Batch Loader::make_batch(const Plan& plan, int64_t index) {
       note_bad_sample(bad.what());
       continue;
     }
-    // The sample's own stream: its augmentation is the same whichever thread builds it.
-    SampleRng rng = SampleRng::derive(options_.seed, SampleRng::Stream::Augment, plan.epoch, position);
+    // The sample's own stream, from its one-process position: its augmentation is the
+    // same whichever thread, rank or world size builds it.
+    SampleRng rng =
+        SampleRng::derive(options_.seed, SampleRng::Stream::Augment, plan.epoch, global_position(position));
     transform_(image, rng, images + kept * image_floats);  // writes straight into the batch
     if (captions) batch.captions.push_back(dataset_->caption(sample));
     ++kept;

@@ -6,6 +6,11 @@
 // epoch, position). Batches come out in index order through a reorder buffer,
 // so the batches are bit-identical for any num_workers and thread timing, and a
 // run resumed at epoch e sees the batches the original run saw.
+//
+// In data-parallel training each rank reads its shard of the epoch's order, as
+// torch's DistributedSampler: positions rank, rank + world_size, ... The positions
+// (and so the augmentations) are those of the one-process epoch, so batch i of the
+// ranks together is batch i of a one-process loader with world_size times the batch.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -25,6 +30,14 @@
 
 namespace tessera::data {
 
+// What a rank does with the last world_size - 1 or fewer positions of an epoch that do
+// not divide among the ranks.
+enum class ShardRemainder {
+  Pad,     // repeat positions from the start of the order until they do (DistributedSampler's default)
+  Drop,    // leave them out (DistributedSampler's drop_last)
+  Uneven,  // the first ranks read one more position each: evaluation, where every sample counts once
+};
+
 struct LoaderOptions {
   int64_t batch_size = 128;
   bool shuffle = false;        // a fresh order each epoch, from (seed, epoch)
@@ -39,6 +52,13 @@ struct LoaderOptions {
   int64_t aug_repeats = 0;
   bool pin_memory = false;       // batches in page-locked memory, for asynchronous copies to a GPU
   bool skip_bad_samples = true;  // a BadSample is left out of its batch and counted; false: it ends the epoch
+  // Data parallelism: this process is rank `rank` of `world_size` and reads positions
+  // rank, rank + world_size, ... of every epoch's order. Every rank uses the same seed.
+  // With aug_repeats > 1 this is timm's RepeatAugSampler with num_replicas = world_size:
+  // each rank keeps floor(kept / world_size) positions of the repeated order.
+  int64_t rank = 0;
+  int64_t world_size = 1;
+  ShardRemainder shard_remainder = ShardRemainder::Pad;
 };
 
 // The samples of one epoch that could not be read and were left out.
@@ -62,8 +82,8 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  int64_t size() const { return num_batches_; }  // batches per epoch
-  int64_t num_samples() const { return epoch_length_; }  // samples per epoch (with repeats)
+  int64_t size() const { return num_batches_; }  // batches per epoch (of this rank)
+  int64_t num_samples() const { return epoch_length_; }  // samples per epoch of this rank (with repeats and padding)
   const SampleTransform& transform() const { return transform_; }
   const Dataset& dataset() const { return *dataset_; }
   const LoaderOptions& options() const { return options_; }
@@ -86,13 +106,15 @@ class Loader {
   // worker still busy with the old one can tell that its batch is stale.
   struct Plan {
     int64_t epoch = 0;
-    std::vector<int64_t> order;  // dataset index of each position in the epoch
+    std::vector<int64_t> order;  // dataset index of each of this rank's positions in the epoch
   };
   struct Slot {
     std::optional<Batch> batch;
     std::exception_ptr error;
   };
 
+  // The position in the one-process epoch of this rank's position `local`.
+  int64_t global_position(int64_t local) const { return options_.rank + options_.world_size * local; }
   Batch make_batch(const Plan& plan, int64_t index);
   void work();
   void note_bad_sample(const std::string& message);
