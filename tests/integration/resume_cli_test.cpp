@@ -74,10 +74,12 @@ fs::path write_recipe(const fs::path& dir) {
   return recipe;
 }
 
-// The uninterrupted reference run, trained once for the whole suite.
+// The uninterrupted reference run, trained once per test process. The folder is per
+// process because ctest runs these tests in parallel processes, each training its own.
 const fs::path& straight_dir() {
   static const fs::path dir = [] {
-    const auto base = fs::temp_directory_path() / "tessera-tests" / "ResumeCli.straight";
+    const auto base =
+        fs::temp_directory_path() / "tessera-tests" / ("ResumeCli.straight." + std::to_string(getpid()));
     fs::remove_all(base);
     fs::create_directories(base);
     const auto recipe = write_recipe(base);
