@@ -1,6 +1,8 @@
 // tessera train RECIPE [--set key=value ...] [--resume RUN_DIR]: train a model from a recipe,
-// or continue a run from its newest complete checkpoint.
+// or continue a run from its newest complete checkpoint. Started by torchrun or `tessera
+// launch` (WORLD_SIZE and the others set), the process is one rank of a data-parallel run.
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -16,6 +18,8 @@
 #include "tessera/core/logging.h"
 #include "tessera/core/precision.h"
 #include "tessera/data/pipeline.h"
+#include "tessera/dist/dist_env.h"
+#include "tessera/dist/process_group.h"
 #include "tessera/train/progress.h"
 #include "tessera/train/checkpoint_store.h"
 #include "tessera/train/resume_config.h"
@@ -98,24 +102,60 @@ void log_summary(const train::TrainSummary& s, const config::RecipeConfig& cfg, 
   if (!s.resumable.empty()) spdlog::info("  resumable state     {}", s.resumable.string());
 }
 
+// A data-parallel run's process group, joined once every rank has reached this point.
+std::shared_ptr<dist::ProcessGroup> join_job(const dist::DistEnv& env, const config::RecipeConfig& cfg,
+                                             c10::Device device) {
+  std::optional<dist::Backend> backend;
+  if (cfg.dist.backend == config::DistBackend::Gloo) backend = dist::Backend::Gloo;
+  if (cfg.dist.backend == config::DistBackend::Nccl) backend = dist::Backend::Nccl;
+  dist::ProcessGroupOptions options;
+  options.backend = dist::resolve_backend(backend, device);
+  options.timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg.dist.timeout_s * 1000));
+  options.rendezvous_timeout = std::chrono::milliseconds(static_cast<int64_t>(cfg.dist.rendezvous_timeout_s * 1000));
+  auto group = dist::ProcessGroup::connect(env, options);
+  spdlog::info("rank {} of {} joined the {} group at {}:{} (dist.timeout_s {:g})", env.rank, env.world_size,
+               dist::backend_name(options.backend), env.master_addr, env.master_port, cfg.dist.timeout_s);
+  return group;
+}
+
 // Returns the process exit code: 0, or 128 + the signal that stopped the run.
 int run_train(const TrainArgs& args) {
   const auto started = std::chrono::steady_clock::now();
+  const auto job = dist::read_dist_env();
+  if (job && job->rank > 0) {
+    // Rank 0 speaks for the run; the others say only what goes wrong, and who they are.
+    spdlog::set_level(spdlog::level::warn);
+    spdlog::set_pattern(fmt::format("[%H:%M:%S] rank {}: %v", job->rank));
+  }
   auto cfg = config::load(args.recipe, args.overrides);
+  // Every rank looks before rank 0 can create the run folder (that waits for the group).
   const auto resume = find_resume_point(cfg, args.resume);
 
   const int threads = core::set_cpu_threads(cfg.train.threads);
-  const auto device = core::choose_device(cfg.train.device);
+  auto device = core::choose_device(cfg.train.device);
+  if (job && device.is_cuda()) device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(job->local_rank));
   core::check_precision(cfg.precision, device);
   at::manual_seed(cfg.train.seed);
 
-  auto loaders = data::build(cfg.data, cfg.train.seed, train::model_input(cfg.model), device.is_cuda());
+  std::shared_ptr<dist::ProcessGroup> group;
+  data::Shard shard;
+  if (job) {
+    group = join_job(*job, cfg, device);
+    shard = {job->rank, job->world_size, cfg.dist.drop_last_shard};
+  }
+  const bool writes = !job || job->rank == 0;
+
+  auto loaders = data::build(cfg.data, cfg.train.seed, train::model_input(cfg.model), device.is_cuda(), shard);
   cfg.model = train::fill_from_data(cfg.model, loaders);
   // A resumed run gets its weights from its checkpoint.
   auto task = train::build_task(cfg, loaders, device, /*load_pretrained=*/!resume);
 
   std::filesystem::path run_dir;
-  if (resume) {
+  if (!writes) {
+    // The other ranks read the checkpoint to resume from (the run folder must be on a
+    // file system they share) and write nothing.
+    if (resume) run_dir = resume->run_dir;
+  } else if (resume) {
     run_dir = resume->run_dir;
     const auto saved_path = run_dir / "config.yaml";
     if (!std::filesystem::exists(saved_path)) throw Error(saved_path.string(), "missing: this is not a run folder");
@@ -132,19 +172,27 @@ int run_train(const TrainArgs& args) {
     core::add_log_file(run_dir / "log.txt");
     spdlog::info("run folder {} (resolved recipe in config.yaml)", run_dir.string());
   }
-  core::write_file_atomic(run_dir / "config.yaml", config::to_yaml(cfg));
+  if (writes) core::write_file_atomic(run_dir / "config.yaml", config::to_yaml(cfg));
   const std::string labels = loaders.train->dataset().has_captions()
                                  ? std::string("with captions")
                                  : std::to_string(loaders.class_names.size()) + " classes";
-  spdlog::info("data: {} train / {} eval images of {}x{}x{}, {}; {} CPU threads", loaders.train->num_samples(),
-               loaders.eval->num_samples(), loaders.channels, loaders.height, loaders.width, labels, threads);
+  // A rank's loaders read its shard of each epoch.
+  const std::string per_rank = job ? fmt::format(" in rank 0's shard (of {} / {})", loaders.train->dataset().size(),
+                                                 loaders.eval->dataset().size())
+                                   : "";
+  spdlog::info("data: {} train / {} eval images{} of {}x{}x{}, {}; {} CPU threads", loaders.train->num_samples(),
+               loaders.eval->num_samples(), per_rank, loaders.channels, loaders.height, loaders.width, labels,
+               threads);
   int64_t params = 0;
   for (const auto& p : task->model().parameters()) params += p.numel();
   spdlog::info("model: {} ({:.2f}M parameters)", cfg.model.name, params / 1e6);
 
-  train::Trainer trainer(cfg, std::move(task), loaders, device, run_dir);
+  train::Trainer trainer(cfg, std::move(task), loaders, device, run_dir, group);
   if (const auto step = crash_during_save_step()) trainer.crash_during_save_at(*step);
   if (resume) trainer.resume_from(resume->checkpoint);  // last: it restores the random generators
+  // The replicas hold rank 0's weights now (the trainer broadcast them, or each loaded the
+  // checkpoint); their random streams (dropout, drop path) differ, as timm seeds seed + rank.
+  if (job && job->rank > 0) at::manual_seed(cfg.train.seed + static_cast<uint64_t>(job->rank));
   train::install_stop_handlers();
   const auto summary = trainer.fit();
 

@@ -270,6 +270,8 @@ TEST(ResumeConfig, ModelOrDataChangesAreRefusedLoggingChangesAllowed) {
   same.logging.log_every = 1;
   same.checkpoint.every_steps = 10;
   same.train.resume = "auto";
+  same.dist.timeout_s = 60;  // how a data-parallel job waits may change; its size is not in the recipe
+  same.dist.backend = config::DistBackend::Gloo;
   EXPECT_NO_THROW(check_resume_config(saved, same, "runs/a/config.yaml"));
 
   auto other = saved;

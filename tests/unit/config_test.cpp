@@ -181,6 +181,13 @@ void expect_same(const RecipeConfig& a, const RecipeConfig& b) {
   EXPECT_EQ(a.clip.text_weight_decay, b.clip.text_weight_decay);
   EXPECT_EQ(a.clip.logit_scale_lr_scale, b.clip.logit_scale_lr_scale);
   EXPECT_EQ(a.clip.logit_scale_weight_decay, b.clip.logit_scale_weight_decay);
+  EXPECT_EQ(a.dist.backend, b.dist.backend);
+  EXPECT_EQ(a.dist.bucket_mb, b.dist.bucket_mb);
+  EXPECT_EQ(a.dist.timeout_s, b.dist.timeout_s);
+  EXPECT_EQ(a.dist.rendezvous_timeout_s, b.dist.rendezvous_timeout_s);
+  EXPECT_EQ(a.dist.drop_last_shard, b.dist.drop_last_shard);
+  EXPECT_EQ(a.dist.clip_local_loss, b.dist.clip_local_loss);
+  EXPECT_EQ(a.dist.clip_gather_with_grad, b.dist.clip_gather_with_grad);
 }
 
 // A recipe that sets every field to something other than its default.
@@ -549,7 +556,7 @@ TEST(Config, UnknownSectionSuggestsOrListsValidKeys) {
             "are: save_last, every_epochs, every_steps, keep_last, best");
   const std::string top = error_of_yaml("qqqqqqqq: 1\n");
   EXPECT_NE(top.find("valid keys are: name, precision, model, data, optim, schedule, train, "
-                     "logging, checkpoint, distill, clip, base"),
+                     "logging, checkpoint, distill, clip, dist, base"),
             std::string::npos)
       << top;
 }
@@ -727,6 +734,13 @@ TEST(Config, RoundTripOfEveryField) {
   c.clip.text_weight_decay = 0.1;
   c.clip.logit_scale_lr_scale = 2.0;
   c.clip.logit_scale_weight_decay = 0.01;
+  c.dist.backend = DistBackend::Gloo;
+  c.dist.bucket_mb = 4.5;
+  c.dist.timeout_s = 30;
+  c.dist.rendezvous_timeout_s = 90;
+  c.dist.drop_last_shard = true;
+  c.dist.clip_local_loss = true;
+  c.dist.clip_gather_with_grad = false;
   const std::string yaml = to_yaml(c);
   const RecipeConfig back = load_string(yaml, "written.yaml");
   expect_same(back, c);
@@ -847,6 +861,20 @@ TEST(Config, ClipTrainingSection) {
   EXPECT_NE(message.find("clip.text_lr_scale: -1 is out of range"), std::string::npos) << message;
 }
 
+TEST(Config, DistSection) {
+  auto c = load_string("dist: {backend: gloo, timeout_s: 30, clip_local_loss: true}\n", "recipe.yaml");
+  EXPECT_EQ(c.dist.backend, DistBackend::Gloo);
+  EXPECT_EQ(c.dist.timeout_s, 30.0);
+  EXPECT_TRUE(c.dist.clip_local_loss);
+  EXPECT_TRUE(c.dist.clip_gather_with_grad);  // open_clip's setting for equal gradients
+  EXPECT_EQ(c.dist.bucket_mb, 25.0);          // DDP's bucket_cap_mb
+  auto message = error_of_yaml("dist:\n  backend: glooo\n");
+  EXPECT_NE(message.find("recipe.yaml:2:"), std::string::npos) << message;
+  EXPECT_NE(message.find("did you mean 'gloo'"), std::string::npos) << message;
+  message = error_of_yaml("dist: {timeout_s: 0}\n");
+  EXPECT_NE(message.find("dist.timeout_s: 0 is out of range"), std::string::npos) << message;
+}
+
 // ---- names and suggestions ---------------------------------------------------
 
 template <typename E>
@@ -904,6 +932,7 @@ TEST(ConfigNames, EveryEnumRoundTrips) {
   expect_names_round_trip<BadSamplePolicy>();
   expect_names_round_trip<DistillType>();
   expect_names_round_trip<KlNormalization>();
+  expect_names_round_trip<DistBackend>();
   EXPECT_EQ(to_string(Precision::BF16), "bf16");
   EXPECT_EQ(to_string(DatasetKind::FashionMNIST), "fashion_mnist");
   EXPECT_EQ(from_string<DeviceKind>("gpu"), std::nullopt);

@@ -125,6 +125,13 @@ const std::vector<EnumName<KlNormalization>>& enum_names<KlNormalization>() {
   return table;
 }
 
+template <>
+const std::vector<EnumName<DistBackend>>& enum_names<DistBackend>() {
+  static const std::vector<EnumName<DistBackend>> table = {
+      {"auto", DistBackend::Auto}, {"gloo", DistBackend::Gloo}, {"nccl", DistBackend::Nccl}};
+  return table;
+}
+
 std::pair<std::vector<double>, std::vector<double>> normalize_preset(NormalizePreset preset) {
   switch (preset) {
     case NormalizePreset::ImageNet:
@@ -170,5 +177,6 @@ std::string to_string(ErasingMode value) { return name_in_table(value); }
 std::string to_string(BadSamplePolicy value) { return name_in_table(value); }
 std::string to_string(DistillType value) { return name_in_table(value); }
 std::string to_string(KlNormalization value) { return name_in_table(value); }
+std::string to_string(DistBackend value) { return name_in_table(value); }
 
 }  // namespace tessera::config

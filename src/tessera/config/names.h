@@ -39,6 +39,7 @@ template <> const std::vector<EnumName<ErasingMode>>& enum_names<ErasingMode>();
 template <> const std::vector<EnumName<BadSamplePolicy>>& enum_names<BadSamplePolicy>();
 template <> const std::vector<EnumName<DistillType>>& enum_names<DistillType>();
 template <> const std::vector<EnumName<KlNormalization>>& enum_names<KlNormalization>();
+template <> const std::vector<EnumName<DistBackend>>& enum_names<DistBackend>();
 
 // The YAML spelling of a value: to_string(Precision::BF16) == "bf16".
 std::string to_string(Precision value);
@@ -57,6 +58,7 @@ std::string to_string(ErasingMode value);
 std::string to_string(BadSamplePolicy value);
 std::string to_string(DistillType value);
 std::string to_string(KlNormalization value);
+std::string to_string(DistBackend value);
 
 // The mean and std of a normalization preset (imagenet: timm's IMAGENET_DEFAULT_*;
 // clip: open_clip's OPENAI_DATASET_*; cifar10 / cifar100: the training sets' per-channel

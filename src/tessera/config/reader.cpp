@@ -683,6 +683,17 @@ void read_clip_train(Section s, ClipTrainConfig& c) {
   s.finish();
 }
 
+void read_dist(Section s, DistConfig& d) {
+  s.read_enum("backend", d.backend);
+  s.read("bucket_mb", d.bucket_mb, above(0));
+  s.read("timeout_s", d.timeout_s, above(0));
+  s.read("rendezvous_timeout_s", d.rendezvous_timeout_s, above(0));
+  s.read("drop_last_shard", d.drop_last_shard);
+  s.read("clip_local_loss", d.clip_local_loss);
+  s.read("clip_gather_with_grad", d.clip_gather_with_grad);
+  s.finish();
+}
+
 }  // namespace
 
 RecipeConfig read_recipe(const TreeNode& root, const std::string& default_name) {
@@ -700,6 +711,7 @@ RecipeConfig read_recipe(const TreeNode& root, const std::string& default_name) 
   read_checkpoint(top.section("checkpoint"), c.checkpoint);
   read_distill(top.section("distill"), c.distill);
   read_clip_train(top.section("clip"), c.clip);
+  read_dist(top.section("dist"), c.dist);
   top.allow("base");  // consumed by inheritance before reading; listed for suggestions
   top.finish();
   return c;

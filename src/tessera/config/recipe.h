@@ -26,6 +26,7 @@ enum class ProgressMode { Auto, Bar, Lines };
 enum class MixupMode { Batch, Pair, Elem };
 enum class DistillType { None, Soft, Hard };
 enum class KlNormalization { SumOverNumel, BatchMean };
+enum class DistBackend { Auto, Gloo, Nccl };
 
 // CLIP's image tower (open_clip's vision_cfg); unset fields keep the preset's.
 struct ClipVisionConfig {
@@ -253,6 +254,26 @@ struct ClipTrainConfig {
   double logit_scale_weight_decay = 0.0;       // open_clip never decays it
 };
 
+// Data-parallel training over several processes (torchrun or `tessera launch`): the
+// job's size and this process's rank come from the environment (WORLD_SIZE, RANK, ...),
+// never from the recipe, so the same recipe runs on any number of processes, and
+// data.batch_size is the global batch, split evenly among them. These keys may change
+// when a run is resumed.
+struct DistConfig {
+  DistBackend backend = DistBackend::Auto;  // auto: nccl on CUDA, gloo on CPU
+  double bucket_mb = 25.0;                  // gradient all-reduce bucket size (DDP's bucket_cap_mb)
+  double timeout_s = 300.0;                 // how long a collective waits for a rank that hangs
+  double rendezvous_timeout_s = 600.0;      // how long the ranks wait for each other at the start
+  // The last samples of an epoch that do not divide among the ranks: padded with
+  // samples from the start of the order (false; DistributedSampler's default) or dropped.
+  bool drop_last_shard = false;
+  // CLIP: each rank scores only its own pairs against the gathered batch (open_clip's --local-loss).
+  bool clip_local_loss = false;
+  // CLIP: the gradient flows back through the gathered features (open_clip's
+  // --gather-with-grad): training equals one process on the global batch.
+  bool clip_gather_with_grad = true;
+};
+
 struct RecipeConfig {
   std::string name = "run";  // run name: the folder under logging.output_dir
   Precision precision = Precision::FP32;
@@ -265,6 +286,7 @@ struct RecipeConfig {
   CheckpointConfig checkpoint;
   DistillConfig distill;  // classification models only
   ClipTrainConfig clip;   // CLIP models only
+  DistConfig dist;        // data-parallel runs only
 };
 
 }  // namespace tessera::config

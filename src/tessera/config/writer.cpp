@@ -305,6 +305,17 @@ std::string write_recipe(const RecipeConfig& c) {
   w.put("logit_scale_lr_scale", cl.logit_scale_lr_scale);
   w.put("logit_scale_weight_decay", cl.logit_scale_weight_decay);
   w.end_section();
+
+  const DistConfig& dp = c.dist;
+  w.section("dist");
+  w.put("backend", to_string(dp.backend));
+  w.put("bucket_mb", dp.bucket_mb);
+  w.put("timeout_s", dp.timeout_s);
+  w.put("rendezvous_timeout_s", dp.rendezvous_timeout_s);
+  w.put("drop_last_shard", dp.drop_last_shard);
+  w.put("clip_local_loss", dp.clip_local_loss);
+  w.put("clip_gather_with_grad", dp.clip_gather_with_grad);
+  w.end_section();
   return w.str();
 }
 

@@ -1,6 +1,8 @@
 // Builds the data pipeline (datasets, transform specs, loaders) from the recipe's data section.
 #include "tessera/data/pipeline.h"
 
+#include <algorithm>
+
 #include "tessera/config/names.h"
 #include "tessera/core/error.h"
 #include "tessera/data/dataset.h"
@@ -83,7 +85,18 @@ TransformSpec eval_spec(const config::DataConfig& config, int64_t channels, int6
   return common_spec(config, channels, height, width);
 }
 
-Pipeline build(const config::DataConfig& config, uint64_t seed, const ModelInput& model, bool pin_memory) {
+Pipeline build(const config::DataConfig& config, uint64_t seed, const ModelInput& model, bool pin_memory,
+               const Shard& shard) {
+  if (shard.world_size < 1 || shard.rank < 0 || shard.rank >= shard.world_size) {
+    throw Error("WORLD_SIZE / RANK", "rank " + std::to_string(shard.rank) + " of " +
+                                         std::to_string(shard.world_size) + " processes is not a valid place");
+  }
+  if (config.batch_size % shard.world_size != 0) {
+    // Every rank takes an equal share, so the ranks' mean gradients average to the global batch's.
+    throw Error("data.batch_size", std::to_string(config.batch_size) + " (the global batch) does not split evenly "
+                                       "among " + std::to_string(shard.world_size) +
+                                       " processes; make it a multiple of " + std::to_string(shard.world_size));
+  }
   std::shared_ptr<const Dataset> train_set = build_dataset(config, Split::Train);
   std::shared_ptr<const Dataset> eval_set = build_dataset(config, Split::Eval);
   const auto native = train_set->fixed_size();  // (C, H, W) of every image, when fixed
@@ -120,7 +133,7 @@ Pipeline build(const config::DataConfig& config, uint64_t seed, const ModelInput
   }
 
   LoaderOptions train_options;
-  train_options.batch_size = config.batch_size;
+  train_options.batch_size = config.batch_size / shard.world_size;
   train_options.shuffle = true;
   train_options.drop_last = true;
   train_options.num_workers = config.num_workers;
@@ -129,9 +142,13 @@ Pipeline build(const config::DataConfig& config, uint64_t seed, const ModelInput
   train_options.aug_repeats = config.augment.aug_repeats;
   train_options.pin_memory = pin_memory;
   train_options.skip_bad_samples = config.on_bad_sample == config::BadSamplePolicy::Skip;
+  train_options.rank = shard.rank;
+  train_options.world_size = shard.world_size;
+  train_options.shard_remainder = shard.drop_last ? ShardRemainder::Drop : ShardRemainder::Pad;
 
   LoaderOptions eval_options = train_options;
-  eval_options.batch_size = config.eval_batch_size;
+  eval_options.batch_size = std::max<int64_t>(1, config.eval_batch_size / shard.world_size);
+  eval_options.shard_remainder = ShardRemainder::Uneven;  // each eval sample counted once, on one rank
   eval_options.shuffle = false;
   eval_options.drop_last = false;
   eval_options.aug_repeats = 0;

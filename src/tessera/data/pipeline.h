@@ -34,14 +34,24 @@ struct ModelInput {
 TransformSpec train_spec(const config::DataConfig& config, int64_t channels, int64_t height, int64_t width);
 TransformSpec eval_spec(const config::DataConfig& config, int64_t channels, int64_t height, int64_t width);
 
+// This process's part of a data-parallel job (see LoaderOptions::rank).
+struct Shard {
+  int64_t rank = 0;
+  int64_t world_size = 1;
+  bool drop_last = false;  // the training epoch's remainder dropped rather than padded (dist.drop_last_shard)
+};
+
 // Reads the datasets and starts the loaders' workers. `seed` (the run's
 // train.seed) fixes the shuffle and augmentation of every epoch. The output size is
 // data.image_size, else model.img_size (`model`), else the dataset's own; the channels
 // data.channels, else model.in_chans, else the dataset's own (3 for image files).
-// `pin_memory` when the batches go to a GPU. Throws tessera::Error, naming the
+// `pin_memory` when the batches go to a GPU. With a `shard` of several ranks,
+// data.batch_size is the global batch: each rank's train loader reads its share
+// (batch_size / world_size) of every batch, and its eval loader its share of the eval
+// set, each sample on exactly one rank. Throws tessera::Error, naming the
 // data.* key or the file, for a bad setting or missing/corrupt data. The loaders are
 // idle until start_epoch().
 Pipeline build(const config::DataConfig& config, uint64_t seed, const ModelInput& model = {},
-               bool pin_memory = false);
+               bool pin_memory = false, const Shard& shard = {});
 
 }  // namespace tessera::data

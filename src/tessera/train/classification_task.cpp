@@ -66,7 +66,7 @@ TaskLoss ClassificationTask::loss(const data::Batch& batch, int64_t micro_batch)
 EvalResult ClassificationTask::evaluate(torch::nn::Module& model, data::Loader& loader) {
   auto* classifier = dynamic_cast<models::ImageClassifierImpl*>(&model);
   TORCH_CHECK(classifier != nullptr, "ClassificationTask::evaluate: not an image classifier");
-  return train::evaluate(*classifier, loader, device_, precision_);
+  return train::evaluate(*classifier, loader, device_, precision_, group_.get());
 }
 
 std::vector<std::string> ClassificationTask::describe() const {

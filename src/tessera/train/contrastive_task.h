@@ -4,7 +4,9 @@
 // others'. The learnable temperature logit_scale starts at log(1/0.07) and is clamped to
 // [0, ln 100] after every optimizer step (open_clip clamps in its training loop). With
 // clip.lock_image the image tower is frozen and kept in eval mode (LiT, Zhai et al.,
-// 2022; open_clip's --lock-image with no unlocked groups).
+// 2022; open_clip's --lock-image with no unlocked groups). In data-parallel training the
+// features are gathered from every rank (dist.clip_local_loss, dist.clip_gather_with_grad),
+// so each image's negatives are the global batch's captions, as open_clip's ClipLoss.
 #pragma once
 
 #include <c10/core/Device.h>
@@ -43,6 +45,7 @@ class ContrastiveTask : public Task {
  private:
   config::ModelConfig model_config_;
   config::ClipTrainConfig clip_config_;
+  config::DistConfig dist_config_;
   models::Clip clip_;
   std::shared_ptr<const text::BpeTokenizer> tokenizer_;
   c10::Device device_;

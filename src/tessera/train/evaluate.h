@@ -11,6 +11,7 @@
 
 #include "tessera/config/recipe.h"
 #include "tessera/data/loader.h"
+#include "tessera/dist/process_group.h"
 #include "tessera/models/image_classifier.h"
 
 namespace tessera::train {
@@ -42,6 +43,8 @@ struct TopkCounter {
   int64_t samples = 0;
 
   void add(const at::Tensor& logits, const at::Tensor& labels);
+  // Adds the other ranks' counts (data-parallel evaluation: each rank saw its shard).
+  void sum_over(dist::ProcessGroup& group);
   // samples, mean loss, and metrics top1, top5 (fractions).
   EvalResult result() const;
 };
@@ -49,7 +52,8 @@ struct TopkCounter {
 // Runs one pass over `loader` in eval mode without gradients; restores the model's mode.
 // Metrics: top1, top5 of forward() (for a distilled DeiT: the mean of its two heads), and
 // for a model with a distillation head also top1_cls and top1_dist, each head alone.
+// With a `group`, `loader` is this rank's shard and the counts are summed over the ranks.
 EvalResult evaluate(models::ImageClassifierImpl& model, data::Loader& loader, c10::Device device,
-                    config::Precision precision);
+                    config::Precision precision, dist::ProcessGroup* group = nullptr);
 
 }  // namespace tessera::train

@@ -47,7 +47,7 @@ bool starts_with(const std::string& s, const std::string& prefix) { return s.rfi
 bool may_change_on_resume(const std::string& key) {
   return key == "name" || starts_with(key, "logging.") || starts_with(key, "checkpoint.") || key == "train.epochs" ||
          key == "train.resume" || key == "train.threads" || key == "train.eval_every" ||
-         key == "data.num_workers" || key == "data.prefetch_batches";
+         key == "data.num_workers" || key == "data.prefetch_batches" || starts_with(key, "dist.");
 }
 
 void check_resume_config(const config::RecipeConfig& saved, const config::RecipeConfig& recipe,

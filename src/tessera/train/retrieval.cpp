@@ -10,6 +10,7 @@
 
 #include "tessera/core/error.h"
 #include "tessera/core/precision.h"
+#include "tessera/dist/gather.h"
 #include "tessera/train/clip_loss.h"
 
 namespace tessera::train {
@@ -53,7 +54,7 @@ std::vector<Metric> retrieval_metrics(const at::Tensor& image_embeddings, const 
 }
 
 EvalResult evaluate_retrieval(models::ClipImpl& clip, const text::BpeTokenizer& tokenizer, data::Loader& loader,
-                              c10::Device device, config::Precision precision) {
+                              c10::Device device, config::Precision precision, dist::ProcessGroup* group) {
   if (!loader.dataset().has_captions()) {
     throw Error("data.dataset", "retrieval needs image-caption pairs (data.dataset: image_text)");
   }
@@ -84,11 +85,22 @@ EvalResult evaluate_retrieval(models::ClipImpl& clip, const text::BpeTokenizer& 
   }
   clip.train(was_training);
   data::log_bad_samples(loader, "evaluation");
+  const int64_t dim = clip.text_projection.size(1);
+  auto all_images = images.empty() ? at::zeros({0, dim}) : at::cat(images);
+  auto all_texts = texts.empty() ? at::zeros({0, dim}) : at::cat(texts);
+  if (group != nullptr) {
+    const auto sums = group->sum({loss_sum, static_cast<double>(samples)}, "the retrieval loss");
+    loss_sum = sums[0];
+    samples = static_cast<int64_t>(sums[1]);
+    // Image i and caption i stay a pair: both are gathered in the same rank order.
+    all_images = dist::all_gather_rows(*group, all_images.to(group->device()), "the image embeddings").cpu();
+    all_texts = dist::all_gather_rows(*group, all_texts.to(group->device()), "the caption embeddings").cpu();
+  }
   EvalResult r;
   r.samples = samples;
   if (samples == 0) return r;
   r.loss = loss_sum / static_cast<double>(samples);
-  r.metrics = retrieval_metrics(at::cat(images), at::cat(texts));
+  r.metrics = retrieval_metrics(all_images, all_texts);
   return r;
 }
 

@@ -10,6 +10,7 @@
 
 #include "tessera/config/recipe.h"
 #include "tessera/data/loader.h"
+#include "tessera/dist/process_group.h"
 #include "tessera/models/clip.h"
 #include "tessera/text/bpe_tokenizer.h"
 #include "tessera/train/evaluate.h"
@@ -27,8 +28,9 @@ std::vector<Metric> retrieval_metrics(const at::Tensor& image_embeddings, const 
 // One pass over an image-caption `loader` (data.dataset: image_text) in eval mode without
 // gradients: every image and caption embedded (autocast as `precision`), then the metrics
 // above; the loss is the contrastive loss of each batch, averaged over the samples (open_clip's
-// clip_val_loss). Restores the model's mode.
+// clip_val_loss). Restores the model's mode. With a `group`, `loader` is this rank's shard:
+// the embeddings of every rank are gathered, so the metrics rank among the whole set.
 EvalResult evaluate_retrieval(models::ClipImpl& clip, const text::BpeTokenizer& tokenizer, data::Loader& loader,
-                              c10::Device device, config::Precision precision);
+                              c10::Device device, config::Precision precision, dist::ProcessGroup* group = nullptr);
 
 }  // namespace tessera::train

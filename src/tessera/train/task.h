@@ -15,6 +15,7 @@
 
 #include "tessera/config/recipe.h"
 #include "tessera/data/loader.h"
+#include "tessera/dist/process_group.h"
 #include "tessera/nn/sdpa.h"
 #include "tessera/train/evaluate.h"
 #include "tessera/train/param_groups.h"
@@ -57,6 +58,14 @@ class Task {
   virtual std::vector<Metric> take_epoch_stats(int64_t steps, int64_t images) { return {}; }
   // Lines for the log at the start: the task and its settings.
   virtual std::vector<std::string> describe() const = 0;
+
+  // Data-parallel runs: the group of ranks. evaluate() then counts every rank's shard
+  // of the eval set (each rank gets the same result), and a loss over the global batch
+  // (CLIP's) gathers from the other ranks. Unset: one process.
+  void set_process_group(std::shared_ptr<dist::ProcessGroup> group) { group_ = std::move(group); }
+
+ protected:
+  std::shared_ptr<dist::ProcessGroup> group_;
 };
 
 }  // namespace tessera::train

@@ -19,6 +19,8 @@
 #include "tessera/core/atomic_file.h"
 #include "tessera/core/error.h"
 #include "tessera/core/precision.h"
+#include "tessera/dist/broadcast.h"
+#include "tessera/dist/step_agreement.h"
 #include "tessera/nn/sdpa.h"
 #include "tessera/train/checkpoint.h"
 #include "tessera/train/device_memory.h"
@@ -64,14 +66,15 @@ void keep_metrics_rows(const std::filesystem::path& path, int64_t rows) {
 }  // namespace
 
 Trainer::Trainer(const config::RecipeConfig& config, std::unique_ptr<Task> task, data::Pipeline& loaders,
-                 c10::Device device, std::filesystem::path run_dir)
+                 c10::Device device, std::filesystem::path run_dir, std::shared_ptr<dist::ProcessGroup> group)
     : config_(config),
       task_(std::move(task)),
       model_(task_->model()),
       loaders_(loaders),
       device_(device),
       run_dir_(std::move(run_dir)),
-      scaler_(scaler_options(config), device) {
+      scaler_(scaler_options(config), device),
+      group_(std::move(group)) {
   // train.attention: ATen's SDPA switches, checked against the run's attention shapes.
   const nn::AttentionShapes shapes = task_->attention_shapes();
   core::AttentionProbe probe;
@@ -82,8 +85,24 @@ Trainer::Trainer(const config::RecipeConfig& config, std::unique_ptr<Task> task,
   spdlog::info("{}", core::apply_attention_backend(config_.train.attention, probe));
   for (const auto& line : task_->describe()) spdlog::info("{}", line);
   groups_ = task_->param_groups(config_.optim);
-  for (const auto& p : model_.parameters()) {
-    if (p.requires_grad()) trained_params_.push_back(p);  // a frozen (locked) tower has no gradients
+  std::vector<std::pair<std::string, at::Tensor>> named_trained;
+  for (const auto& item : model_.named_parameters()) {
+    if (!item.value().requires_grad()) continue;  // a frozen (locked) tower has no gradients
+    trained_params_.push_back(item.value());
+    named_trained.emplace_back(item.key(), item.value());
+  }
+  if (group_) {
+    const auto bucket_bytes = static_cast<int64_t>(config_.dist.bucket_mb * 1024 * 1024);
+    // Before EMA copies the weights: every replica starts from rank 0's.
+    dist::broadcast_module(*group_, model_, bucket_bytes);
+    reducer_ = std::make_unique<dist::GradReducer>(std::move(named_trained), group_,
+                                                   dist::GradReducerOptions().bucket_bytes(bucket_bytes));
+    task_->set_process_group(group_);
+    const size_t buckets = reducer_->buckets().size();
+    spdlog::info("data parallel: {} processes ({}), gradients all-reduced in {} bucket{} of up to {:g} MB, "
+                 "global batch {} ({} per process)",
+                 group_->size(), dist::backend_name(group_->backend()), buckets, buckets == 1 ? "" : "s",
+                 config_.dist.bucket_mb, config_.data.batch_size, config_.data.batch_size / group_->size());
   }
   optimizer_ = build_optimizer(config_.optim, groups_);
   const int64_t accum = config_.train.accum_steps;
@@ -189,12 +208,16 @@ std::optional<double> Trainer::train_step(double lr, int64_t& images) {
   optimizer_->zero_grad();
   double loss_sum = 0.0;
   bool finite = true;
+  int64_t step_images = 0;
   step_metrics_.clear();
   for (int64_t micro = 0; micro < accum; ++micro) {
     auto batch = loaders_.train->next();
     TORCH_CHECK(batch, "Trainer: the loader ended inside an optimizer step");
     ++progress_.batches_in_epoch;
-    images += batch->labels.size(0);
+    step_images += batch->labels.size(0);
+    // Data parallel: the gradients are all-reduced during the last micro-batch's backward
+    // only; the others accumulate locally (DDP's no_sync).
+    if (reducer_) reducer_->prepare(/*sync=*/micro + 1 == accum);
     const auto output = task_->loss(*batch, progress_.step * accum + micro);
     const auto& loss = output.loss;
     const double value = loss.item<double>();
@@ -210,9 +233,26 @@ std::optional<double> Trainer::train_step(double lr, int64_t& images) {
     if (!std::isfinite(value)) finite = false;
     // The step's loss is the mean over its micro-batches, so each contributes 1/accum of
     // its gradient. After a non-finite loss the rest of the step's batches are still
-    // drawn (the data order must not depend on it) but not back-propagated.
-    if (finite) scaler_.scale(accum == 1 ? loss : loss / static_cast<double>(accum)).backward();
+    // drawn (the data order must not depend on it) but not back-propagated, except in
+    // a data-parallel run, where each backward takes part in the gradient all-reduce
+    // that every rank must join (the ranks then skip the step together).
+    if (finite || reducer_) scaler_.scale(accum == 1 ? loss : loss / static_cast<double>(accum)).backward();
   }
+  if (reducer_) reducer_->finish();
+  double step_loss = loss_sum / static_cast<double>(accum);
+  if (group_) {
+    // One small all-reduce: the global batch's loss and metrics, whether any rank's loss
+    // was not finite, and whether any rank was asked to stop.
+    dist::StepReport local{step_loss, {}, step_images, finite, stop_requested()};
+    for (const auto& m : step_metrics_) local.metrics.push_back(m.second);
+    const auto global = dist::agree_on_step(*group_, local);
+    step_loss = global.loss;
+    for (size_t i = 0; i < step_metrics_.size(); ++i) step_metrics_[i].second = global.metrics[i];
+    step_images = global.images;
+    finite = global.finite;
+    step_stop_signal_ = global.stop_signal;
+  }
+  images += step_images;
   if (!finite) {
     optimizer_->zero_grad();
     return std::nullopt;
@@ -228,7 +268,14 @@ std::optional<double> Trainer::train_step(double lr, int64_t& images) {
                  scaler_.current_scale());
   }
   scaler_.update();
-  return loss_sum / static_cast<double>(accum);
+  return step_loss;
+}
+
+int Trainer::agreed_stop_signal() {
+  if (!group_) return stop_requested();
+  dist::StepReport local;
+  local.stop_signal = stop_requested();
+  return dist::agree_on_step(*group_, local).stop_signal;
 }
 
 TrainSummary Trainer::fit() {
@@ -245,15 +292,18 @@ TrainSummary Trainer::fit() {
                  c.optim.lr_base_size, config::to_string(c.optim.lr_base_scale), c.data.batch_size * accum, base_lr_);
   }
   log_param_groups();
-  const auto metrics_path = run_dir_ / "metrics.jsonl";
-  if (resumed_) keep_metrics_rows(metrics_path, p.metrics_rows);
-  std::optional<std::filesystem::path> tensorboard_dir;
-  if (c.logging.tensorboard) tensorboard_dir = run_dir_ / "tensorboard";
-  MetricsLog metrics(metrics_path, tensorboard_dir);
-  if (resumed_) metrics.mark_resume(p.step + 1);  // TensorBoard forgets the interrupted run's later points
+  std::optional<MetricsLog> metrics;  // rank 0's
+  if (writes()) {
+    const auto metrics_path = run_dir_ / "metrics.jsonl";
+    if (resumed_) keep_metrics_rows(metrics_path, p.metrics_rows);
+    std::optional<std::filesystem::path> tensorboard_dir;
+    if (c.logging.tensorboard) tensorboard_dir = run_dir_ / "tensorboard";
+    metrics.emplace(metrics_path, tensorboard_dir);
+    if (resumed_) metrics->mark_resume(p.step + 1);  // TensorBoard forgets the interrupted run's later points
+  }
   auto write_metrics = [&](const nlohmann::json& row) {
-    metrics.write(row);
-    ++p.metrics_rows;
+    if (metrics) metrics->write(row);
+    ++p.metrics_rows;  // on every rank: the counter is part of the train state
   };
   Progress progress(c.logging.progress, c.logging.log_every);
   TrainSummary summary;
@@ -262,11 +312,12 @@ TrainSummary Trainer::fit() {
   // The progress at the newest checkpoint: a stop request right after one needs no second.
   std::optional<std::tuple<int64_t, int64_t, int64_t>> saved_at;
   auto checkpoint = [&] {
-    summary.resumable = save_checkpoint().state;
+    if (writes()) summary.resumable = save_checkpoint().state;
+    if (group_) group_->barrier("the checkpoint at step " + std::to_string(p.step));  // rank 0 has written it
     saved_at = std::make_tuple(p.step, p.epoch, p.batches_in_epoch);
   };
-  auto stop_if_requested = [&]() -> bool {
-    const int signal = stop_requested();
+  // `signal`: the stop signal received (by any rank, in a data-parallel run), or 0.
+  auto stop_if_requested = [&](int signal) -> bool {
     if (!signal) return false;
     progress.finish_line();
     if (saved_at != std::make_tuple(p.step, p.epoch, p.batches_in_epoch)) checkpoint();
@@ -304,14 +355,14 @@ TrainSummary Trainer::fit() {
       p.epoch_loss_sum += *loss_value;
       StepStats stats{p.epoch, c.train.epochs, p.steps_in_epoch, steps_per_epoch_, p.step, total_steps,
                       p.epoch_loss_sum / p.steps_in_epoch, lr, images / seconds_since(epoch_started)};
-      progress.update(stats);
+      if (writes()) progress.update(stats);
       if (p.step % c.logging.log_every == 0) {
         nlohmann::json row = {{"step", p.step}, {"epoch", p.epoch + 1}, {"loss", *loss_value}, {"lr", lr},
                               {"images_per_second", stats.images_per_second}};
         for (const auto& [name, value] : step_metrics_) row[name] = value;
         write_metrics(row);
       }
-      if (stop_if_requested()) break;
+      if (stop_if_requested(group_ ? step_stop_signal_ : stop_requested())) break;
       const bool epoch_ends = p.batches_in_epoch + accum > loaders_.train->size();
       // A step checkpoint that falls on the epoch's end is written after its evaluation.
       if (c.checkpoint.every_steps > 0 && p.step % c.checkpoint.every_steps == 0 && !epoch_ends) {
@@ -361,7 +412,7 @@ TrainSummary Trainer::fit() {
           summary.best = run_dir_ / "checkpoints" / "best.safetensors";
           auto meta = weights_metadata();
           meta["eval_" + result.score_name()] = std::to_string(result.score());
-          save_weights(model_, summary.best, meta);
+          if (writes()) save_weights(model_, summary.best, meta);
           spdlog::info("best eval {} so far ({:.4f}): {}", result.score_name(), result.score(), summary.best.string());
         }
       }
@@ -377,7 +428,7 @@ TrainSummary Trainer::fit() {
     const bool epoch_due = c.checkpoint.every_epochs > 0 && p.epoch % c.checkpoint.every_epochs == 0;
     const bool step_due = c.checkpoint.every_steps > 0 && p.step % c.checkpoint.every_steps == 0;
     if (epoch_due || step_due || (last && c.checkpoint.save_last)) checkpoint();
-    if (p.epoch < c.train.epochs && stop_if_requested()) break;
+    if (p.epoch < c.train.epochs && stop_if_requested(agreed_stop_signal())) break;
   }
   if (summary.final_eval.samples == 0 && !summary.stopped_by_signal) {
     // A resumed run that had nothing left to train still reports its model.
@@ -390,7 +441,10 @@ TrainSummary Trainer::fit() {
   summary.best_top1 = std::max(0.0, p.best_top1);
   summary.train_seconds = seconds_since(started);
   summary.images_per_second = summary.train_seconds > 0 ? images_total / summary.train_seconds : 0.0;
-  if (c.checkpoint.save_last && !summary.stopped_by_signal) save_final_weights(summary);
+  if (c.checkpoint.save_last && !summary.stopped_by_signal) {
+    if (writes()) save_final_weights(summary);
+    if (group_) group_->barrier("the final weights");
+  }
   return summary;
 }
 

@@ -2,6 +2,12 @@
 // contrastive): schedule → task loss (over train.accum_steps micro-batches) → backward →
 // clip → step → EMA → log, with evaluation at epoch boundaries and resumable checkpoints
 // every N steps / epochs, at the end, and when a SIGINT/SIGTERM asks the run to stop.
+//
+// Data-parallel (with a process group): rank 0's weights are sent to every rank at the
+// start, the gradients are averaged over the ranks in buckets during backward
+// (dist/grad_reducer.h), the ranks agree after every step on its loss, on skipping it
+// and on stopping (dist/step_agreement.h), evaluation counts every rank's shard, and
+// only rank 0 writes the run folder (the others wait for it at a barrier).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -15,6 +21,8 @@
 
 #include "tessera/config/recipe.h"
 #include "tessera/data/pipeline.h"
+#include "tessera/dist/grad_reducer.h"
+#include "tessera/dist/process_group.h"
 #include "tessera/train/checkpoint_store.h"
 #include "tessera/train/ema.h"
 #include "tessera/train/evaluate.h"
@@ -45,8 +53,10 @@ struct TrainSummary {
 class Trainer {
  public:
   // `run_dir` exists (see create_run_dir); metrics.jsonl and checkpoints/ go there.
+  // `group`: this process's data-parallel job (the loaders read this rank's shard), or
+  // null for one process. Ranks other than 0 write nothing to `run_dir`.
   Trainer(const config::RecipeConfig& config, std::unique_ptr<Task> task, data::Pipeline& loaders,
-          c10::Device device, std::filesystem::path run_dir);
+          c10::Device device, std::filesystem::path run_dir, std::shared_ptr<dist::ProcessGroup> group = nullptr);
 
   // Continues the run from `checkpoint` (weights, optimizer, scaler, EMA, RNG, counters).
   // Call before fit(); the random generators are restored last, so nothing may draw
@@ -67,6 +77,11 @@ class Trainer {
   // One optimizer step over accum_steps micro-batches. Returns the step's mean loss,
   // or nullopt when a loss was not finite (the step is skipped, the data consumed).
   std::optional<double> train_step(double lr, int64_t& images);
+  // Rank 0, or the only process: the one that writes the run folder and the console.
+  bool writes() const { return !group_ || group_->rank() == 0; }
+  // The stop signal received: by this process, or in a data-parallel run by any rank
+  // (every rank calls it at the same point, as it is a collective).
+  int agreed_stop_signal();
   CheckpointFiles save_checkpoint();
   void save_final_weights(TrainSummary& summary);
   std::map<std::string, std::string> weights_metadata() const;
@@ -93,6 +108,9 @@ class Trainer {
   TrainProgress progress_;
   bool resumed_ = false;
   std::optional<int64_t> crash_during_save_step_;
+  std::shared_ptr<dist::ProcessGroup> group_;  // null: one process
+  std::unique_ptr<dist::GradReducer> reducer_;  // with group_
+  int step_stop_signal_ = 0;  // with group_: the stop signal the ranks agreed on after the last step
 };
 
 }  // namespace tessera::train
