@@ -1,7 +1,8 @@
 // Data-parallel training through the real executable: `tessera launch --nproc 2 -- train`
 // with Gloo on loopback against `tessera train` in one process on the same global batch,
-// for a tiny ViT and a tiny CLIP (features gathered across the ranks), and a rank killed
-// mid-run: the other fails with a clear error, and the run resumes on 2 processes and on 1.
+// for a tiny ViT and a tiny CLIP (features gathered across the ranks); a rank killed
+// mid-run: the other fails with a clear error, and the run resumes on 2 processes and on 1;
+// a rank that hangs: the other fails after the recipe's dist.timeout_s.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -205,32 +206,56 @@ int64_t last_logged_step(const fs::path& metrics) {
   return step;
 }
 
+// `tessera launch --nproc 2 -- train ...` in the background, its output in `dir`/launch.log.
+class BackgroundLaunch {
+ public:
+  BackgroundLaunch(const fs::path& dir, const std::string& args) : log_(dir / "launch.log"), rc_(dir / "launch.rc") {
+    const std::string command = "('" + cli_path() + "' launch --nproc 2 " + args + " > " + quote(log_) +
+                                " 2>&1; echo $? > " + quote(rc_) + ") &";
+    EXPECT_EQ(std::system(command.c_str()), 0);
+  }
+  // Waits until `metrics` has a step row at or past `step`.
+  void wait_for_step(const fs::path& metrics, int64_t step) const {
+    while (last_logged_step(metrics) < step && std::chrono::steady_clock::now() < deadline_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  // Waits for the launcher to exit; false when it did not within the deadline.
+  bool wait_for_exit() const {
+    while (!fs::exists(rc_) && std::chrono::steady_clock::now() < deadline_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return fs::exists(rc_);
+  }
+  std::string output() const {
+    std::ifstream in(log_);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+ private:
+  fs::path log_, rc_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 TEST(DistCli, AKilledRankStopsTheOtherAndTheRunResumesOnTwoOrOneProcesses) {
   const auto dir = scratch_dir();
   const auto recipe = quote(write_vit_recipe(dir));
   const std::string sets = " --set name=killed --set train.epochs=40 --set checkpoint.every_steps=4"
                            " --set dist.timeout_s=20";
-  const auto log = dir / "launch.log", rc = dir / "launch.rc";
-  ASSERT_EQ(std::system(("('" + cli_path() + "' launch --nproc 2 --grace 30 -- train " + recipe + sets + " > " +
-                         quote(log) + " 2>&1; echo $? > " + quote(rc) + ") &")
-                            .c_str()),
-            0);
+  const BackgroundLaunch launch(dir, "--grace 30 -- train " + recipe + sets);
   const auto metrics = dir / "runs" / "killed" / "metrics.jsonl";
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (last_logged_step(metrics) < 10 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  launch.wait_for_step(metrics, 10);
   const pid_t rank1 = find_rank(dir.string(), 1);
-  ASSERT_NE(rank1, 0) << "rank 1 not found; launch output:\n" << std::ifstream(log).rdbuf();
+  ASSERT_NE(rank1, 0) << "rank 1 not found; launch output:\n" << launch.output();
   ASSERT_EQ(::kill(rank1, SIGKILL), 0);
   const auto killed_at = std::chrono::steady_clock::now();
-  while (!fs::exists(rc) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
-  std::ifstream log_in(log);
-  const std::string output(std::istreambuf_iterator<char>(log_in), {});
-  ASSERT_TRUE(fs::exists(rc)) << output;
+  ASSERT_TRUE(launch.wait_for_exit()) << launch.output();
+  const double seconds = seconds_since(killed_at);
+  const std::string output = launch.output();
   std::cout << "the launch ended " << seconds << " s after rank 1 was killed (dist.timeout_s 20, grace 30)\n";
   // Rank 0 noticed on its own, before the launcher's grace ran out: a clear error, then exit.
   EXPECT_LT(seconds, 20.0) << output;
@@ -251,6 +276,33 @@ TEST(DistCli, AKilledRankStopsTheOtherAndTheRunResumesOnTwoOrOneProcesses) {
   const auto rows = step_rows(metrics);
   ASSERT_EQ(rows.size(), 42u * 8u) << "every step logged once";
   for (size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i]["step"].get<int64_t>(), static_cast<int64_t>(i + 1));
+}
+
+TEST(DistCli, AHungRankFailsTheOtherAfterTheRecipesTimeout) {
+  const auto dir = scratch_dir();
+  const auto recipe = quote(write_vit_recipe(dir));
+  const BackgroundLaunch launch(dir, "--grace 2 -- train " + recipe +
+                                         " --set name=hung --set train.epochs=40 --set dist.timeout_s=3");
+  const auto metrics = dir / "runs" / "hung" / "metrics.jsonl";
+  launch.wait_for_step(metrics, 10);
+  const pid_t rank1 = find_rank(dir.string(), 1);
+  ASSERT_NE(rank1, 0) << "rank 1 not found; launch output:\n" << launch.output();
+  ASSERT_EQ(::kill(rank1, SIGSTOP), 0);  // alive, its sockets open, but silent
+  const auto stopped_at = std::chrono::steady_clock::now();
+  const bool ended = launch.wait_for_exit();
+  const double seconds = seconds_since(stopped_at);
+  ::kill(rank1, SIGKILL);  // in case the launcher did not get to it
+  const std::string output = launch.output();
+  ASSERT_TRUE(ended) << output;
+  std::cout << "the launch ended " << seconds << " s after rank 1 hung (dist.timeout_s 3, grace 2)\n";
+  // Rank 0 gives up after dist.timeout_s; the launcher then stops rank 1 (SIGTERM, and
+  // SIGKILL a grace later, as a stopped process does not act on SIGTERM).
+  EXPECT_GE(seconds, 2.5) << output;
+  EXPECT_LT(seconds, 15.0) << output;
+  EXPECT_NE(output.find("error: rank 0"), std::string::npos) << output;
+  EXPECT_NE(output.find("failed after 3."), std::string::npos) << output;  // after dist.timeout_s, not before
+  EXPECT_NE(output.find("dist.timeout_s"), std::string::npos) << output;
+  EXPECT_NE(output.find("rank 0 exited with status 1"), std::string::npos) << output;
 }
 
 }  // namespace
