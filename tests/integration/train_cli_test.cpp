@@ -69,6 +69,11 @@ TEST(TrainCli, TinyRecipeLearnsAndEvalAgrees) {
   EXPECT_LT(evals.back()["train_loss"].get<double>(), evals.front()["train_loss"].get<double>());
   const double final_top1 = evals.back()["eval_top1"].get<double>();
   EXPECT_GT(final_top1, 0.5);
+  for (const auto& row : evals) {
+    // A share of the epoch's time (how much the loader held the model up).
+    EXPECT_GE(row["data_wait_fraction"].get<double>(), 0.0) << row;
+    EXPECT_LE(row["data_wait_fraction"].get<double>(), 1.0) << row;
+  }
 
   // `tessera eval` on the run folder reproduces the final evaluation.
   auto eval = run_cli("eval --json '" + run_dir.string() + "'");

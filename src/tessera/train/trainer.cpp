@@ -211,7 +211,9 @@ std::optional<double> Trainer::train_step(double lr, int64_t& images) {
   int64_t step_images = 0;
   step_metrics_.clear();
   for (int64_t micro = 0; micro < accum; ++micro) {
+    const auto wait_started = std::chrono::steady_clock::now();
     auto batch = loaders_.train->next();
+    data_wait_seconds_ += seconds_since(wait_started);
     TORCH_CHECK(batch, "Trainer: the loader ended inside an optimizer step");
     ++progress_.batches_in_epoch;
     step_images += batch->labels.size(0);
@@ -330,6 +332,7 @@ TrainSummary Trainer::fit() {
   task_->train_mode();
   while (p.epoch < c.train.epochs) {
     const auto epoch_started = std::chrono::steady_clock::now();
+    data_wait_seconds_ = 0.0;
     int64_t images = 0;
     loaders_.train->start_epoch(p.epoch, p.batches_in_epoch);
     while (p.batches_in_epoch + accum <= loaders_.train->size()) {
@@ -377,9 +380,11 @@ TrainSummary Trainer::fit() {
     const double epoch_seconds = seconds_since(epoch_started);
     const double train_loss = p.epoch_loss_sum / std::max<int64_t>(1, p.steps_in_epoch);
     const double images_per_second = epoch_seconds > 0 ? images / epoch_seconds : 0.0;
-    // Work outside the trained model (the distillation teacher), reported apart.
-    summary.task_stats = task_->take_epoch_stats(p.steps_in_epoch, images);
-    std::string throughput = fmt::format("{:.0f} img/s", images_per_second);
+    // Work outside the trained model (the distillation teacher), reported apart, over this
+    // process's images (`images` counts every rank's).
+    summary.task_stats = task_->take_epoch_stats(p.steps_in_epoch, images / (group_ ? group_->size() : 1));
+    const double data_wait = epoch_seconds > 0 ? data_wait_seconds_ / epoch_seconds : 0.0;
+    std::string throughput = fmt::format("{:.0f} img/s, data wait {:.1f}%", images_per_second, 100 * data_wait);
     for (const auto& s : summary.task_stats) throughput += fmt::format(", {} {:.4g}", s.name, s.value);
 
     const bool last = p.epoch + 1 == c.train.epochs;
@@ -393,6 +398,7 @@ TrainSummary Trainer::fit() {
                             {"eval_loss", result.loss}};
       for (const auto& m : result.metrics) row["eval_" + m.name] = m.value;
       row["epoch_seconds"] = epoch_seconds;
+      row["data_wait_fraction"] = data_wait;
       for (const auto& s : summary.task_stats) row[s.name] = s.value;
       if (const auto peak = peak_memory_mib(device_)) {
         row["peak_memory_mib"] = *peak;

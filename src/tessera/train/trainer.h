@@ -111,6 +111,9 @@ class Trainer {
   std::shared_ptr<dist::ProcessGroup> group_;  // null: one process
   std::unique_ptr<dist::GradReducer> reducer_;  // with group_
   int step_stop_signal_ = 0;  // with group_: the stop signal the ranks agreed on after the last step
+  // Time this epoch spent waiting for the loader's next batch: near 0 when the loader
+  // keeps up with the model.
+  double data_wait_seconds_ = 0.0;
 };
 
 }  // namespace tessera::train
