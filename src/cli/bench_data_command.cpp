@@ -13,6 +13,7 @@
 #include "tessera/core/device.h"
 #include "tessera/core/error.h"
 #include "tessera/data/pipeline.h"
+#include "tessera/train/task_factory.h"
 
 namespace tessera::cli {
 
@@ -32,7 +33,7 @@ void run_bench_data(const BenchDataArgs& args) {
   if (args.batches < 1 || args.warmup < 0) throw Error("--batches/--warmup", "need batches >= 1 and warmup >= 0");
   const auto cfg = config::load(args.recipe, args.overrides);
   core::set_cpu_threads(cfg.train.threads);
-  auto pipeline = data::build(cfg.data, cfg.train.seed, {cfg.model.img_size, cfg.model.in_chans});
+  auto pipeline = data::build(cfg.data, cfg.train.seed, train::model_input(cfg.model));
   data::Loader& loader = args.split == "train" ? *pipeline.train : *pipeline.eval;
 
   // Epochs follow one another as in training; the clock runs over `batches` batches

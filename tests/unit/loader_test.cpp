@@ -38,24 +38,26 @@ std::shared_ptr<InMemoryDataset> indexed_dataset(int64_t n, int64_t C = 1, int64
   return std::make_shared<InMemoryDataset>(images, labels, names);
 }
 
-// mean 0, std 1/255: the output pixel is the input byte, so sample ids can be read back.
-SampleTransform identity(const Dataset& d) {
+// A spec whose output is the dataset's own size.
+TransformSpec spec_for(const Dataset& d) {
   const auto [c, h, w] = *d.fixed_size();
   TransformSpec spec;
   spec.channels = c;
   spec.height = h;
   spec.width = w;
+  return spec;
+}
+
+// mean 0, std 1/255: the output pixel is the input byte, so sample ids can be read back.
+SampleTransform identity(const Dataset& d) {
+  TransformSpec spec = spec_for(d);
   spec.mean = {0.0};
   spec.std = {1.0 / 255.0};
   return SampleTransform(spec);
 }
 
 SampleTransform augmenting(const Dataset& d) {
-  const auto [c, h, w] = *d.fixed_size();
-  TransformSpec spec;
-  spec.channels = c;
-  spec.height = h;
-  spec.width = w;
+  TransformSpec spec = spec_for(d);
   spec.crop_padding = 2;
   spec.hflip = 0.5;
   spec.mean = {0.5};

@@ -45,12 +45,6 @@ Lut blend_lut(int degenerate, float alpha) {
   return lut;
 }
 
-void check_channels(const Image& image, const char* op) {
-  TORCH_CHECK(image.channels == 1 || image.channels == 3, op, ": images have 1 or 3 channels, not ", image.channels);
-  TORCH_CHECK(image.pixels.size() == static_cast<size_t>(image.channels * image.plane_size()), op,
-              ": the pixel buffer does not match the size ", image.channels, "x", image.height, "x", image.width);
-}
-
 void apply_lut_all(Image& image, const Lut& lut) {
   apply_lut(image.pixels.data(), static_cast<int64_t>(image.pixels.size()), lut);
 }
@@ -96,7 +90,7 @@ void smooth_plane(const uint8_t* in, int64_t height, int64_t width, uint8_t* out
 }  // namespace
 
 void auto_contrast(Image& image) {
-  check_channels(image, "auto_contrast");
+  check_image(image, "auto_contrast");
   apply_channel_tables(image, [](const Histogram& h, int64_t) -> std::optional<Lut> {
     int lo = 0;
     while (lo < 256 && h[lo] == 0) ++lo;
@@ -115,7 +109,7 @@ void auto_contrast(Image& image) {
 }
 
 void equalize(Image& image) {
-  check_channels(image, "equalize");
+  check_image(image, "equalize");
   apply_channel_tables(image, [](const Histogram& h, int64_t count) -> std::optional<Lut> {
     int used = 0;
     int64_t last = 0;  // the count of the highest value present
@@ -138,33 +132,33 @@ void equalize(Image& image) {
 }
 
 void invert(Image& image) {
-  check_channels(image, "invert");
+  check_image(image, "invert");
   for (auto& v : image.pixels) v = static_cast<uint8_t>(255 - v);
 }
 
 void posterize(Image& image, int bits) {
-  check_channels(image, "posterize");
+  check_image(image, "posterize");
   TORCH_CHECK(bits >= 0 && bits <= 8, "posterize: bits must be in [0, 8], not ", bits);
   const auto mask = static_cast<uint8_t>(~((1 << (8 - bits)) - 1) & 0xff);
   for (auto& v : image.pixels) v &= mask;
 }
 
 void solarize(Image& image, double threshold) {
-  check_channels(image, "solarize");
+  check_image(image, "solarize");
   Lut lut;
   for (int v = 0; v < 256; ++v) lut[v] = static_cast<uint8_t>(v < threshold ? v : 255 - v);
   apply_lut_all(image, lut);
 }
 
 void solarize_add(Image& image, int add, int threshold) {
-  check_channels(image, "solarize_add");
+  check_image(image, "solarize_add");
   Lut lut;
   for (int v = 0; v < 256; ++v) lut[v] = static_cast<uint8_t>(v < threshold ? std::clamp(v + add, 0, 255) : v);
   apply_lut_all(image, lut);
 }
 
 void enhance_color(Image& image, double factor) {
-  check_channels(image, "enhance_color");
+  check_image(image, "enhance_color");
   if (image.channels == 1) return;  // PIL's 'L' image is its own grayscale
   const auto alpha = static_cast<float>(factor);
   uint8_t* r = image.plane(0);
@@ -180,7 +174,7 @@ void enhance_color(Image& image, double factor) {
 }
 
 void enhance_contrast(Image& image, double factor) {
-  check_channels(image, "enhance_contrast");
+  check_image(image, "enhance_contrast");
   const int64_t n = image.plane_size();
   Histogram h{};
   if (image.channels == 1) {
@@ -199,12 +193,12 @@ void enhance_contrast(Image& image, double factor) {
 }
 
 void enhance_brightness(Image& image, double factor) {
-  check_channels(image, "enhance_brightness");
+  check_image(image, "enhance_brightness");
   apply_lut_all(image, blend_lut(0, static_cast<float>(factor)));
 }
 
 void enhance_sharpness(Image& image, double factor) {
-  check_channels(image, "enhance_sharpness");
+  check_image(image, "enhance_sharpness");
   if (image.height < 3 || image.width < 3) return;  // PIL's filter returns a copy: blend(x, x) = x
   const auto alpha = static_cast<float>(factor);
   const int64_t n = image.plane_size();

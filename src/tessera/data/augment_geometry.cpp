@@ -9,15 +9,14 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <numbers>
 #include <vector>
 
 namespace tessera::data {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
-
 // CPython's math.radians: x * (pi / 180).
-double radians(double degrees) { return degrees * (kPi / 180.0); }
+double radians(double degrees) { return degrees * (std::numbers::pi / 180.0); }
 
 // CPython's float `%`: the result takes the divisor's sign.
 double python_mod(double x, double m) {
@@ -227,11 +226,7 @@ void bicubic(const Source& src, const AffineCoefficients& a, std::span<const uin
 
 void affine_transform(Image& image, const AffineCoefficients& inverse, Interpolation interpolation,
                       std::span<const uint8_t> fill) {
-  TORCH_CHECK(image.channels == 1 || image.channels == 3, "affine_transform: images have 1 or 3 channels, not ",
-              image.channels);
-  TORCH_CHECK(image.pixels.size() == static_cast<size_t>(image.channels * image.plane_size()),
-              "affine_transform: the pixel buffer does not match the size ", image.channels, "x", image.height, "x",
-              image.width);
+  check_image(image, "affine_transform");
   TORCH_CHECK(fill.size() == 1 || static_cast<int64_t>(fill.size()) == image.channels,
               "affine_transform: the fill has ", fill.size(), " values for ", image.channels, " channels");
   TORCH_CHECK(image.plane_size() < (int64_t{1} << 31), "affine_transform: ", image.height, "x", image.width,

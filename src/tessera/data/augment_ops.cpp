@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <numbers>
 #include <vector>
 
 #include "tessera/core/error.h"
@@ -19,7 +20,6 @@ namespace tessera::data {
 namespace {
 
 constexpr double kLevelDenom = 10.0;  // timm's _LEVEL_DENOM
-constexpr double kPi = 3.14159265358979323846;
 
 // ---- RandAugment -------------------------------------------------------------------
 
@@ -81,7 +81,7 @@ float linspace(float start, float end, int bin) {
 }
 
 // CPython's math.degrees.
-double degrees(double radians) { return radians * (180.0 / kPi); }
+double degrees(double radians) { return radians * (180.0 / std::numbers::pi); }
 
 // F.affine(image, angle=0, translate, scale=1, shear, NEAREST, fill, center) on a PIL image.
 void torchvision_affine(Image& image, std::array<double, 2> center, std::array<double, 2> shift,
@@ -168,9 +168,8 @@ bool rand_augment_op_geometric(RandAugmentOp op) {
          op == RandAugmentOp::TranslateXRel || op == RandAugmentOp::TranslateYRel;
 }
 
-void apply_rand_augment_op(Image& image, RandAugmentOp op, double magnitude, bool negate, Interpolation interpolation,
+void apply_rand_augment_op(Image& image, RandAugmentOp op, double level, bool negate, Interpolation interpolation,
                            std::span<const uint8_t> fill) {
-  const double level = magnitude;
   switch (op) {
     case RandAugmentOp::AutoContrast: return auto_contrast(image);
     case RandAugmentOp::Equalize: return equalize(image);
@@ -264,7 +263,7 @@ double draw_rand_augment_level(const RandAugmentSettings& settings, SampleRng& r
     // random.gauss(m, mstd) in distribution (Box-Muller).
     const double u1 = rng.uniform();
     const double u2 = rng.uniform();
-    level += settings.magnitude_std * std::sqrt(-2.0 * std::log(1.0 - u1)) * std::cos(2.0 * kPi * u2);
+    level += settings.magnitude_std * std::sqrt(-2.0 * std::log(1.0 - u1)) * std::cos(2.0 * std::numbers::pi * u2);
   }
   return std::max(0.0, std::min(level, settings.magnitude_max));
 }

@@ -54,11 +54,12 @@ std::span<const RandAugmentOp> rand_augment_op_set(bool increasing);
 bool rand_augment_op_signed(RandAugmentOp op);
 bool rand_augment_op_geometric(RandAugmentOp op);
 
-// timm's AugmentOp after its draws: the level function at `magnitude` (already noised
-// and clipped; level / 10 scales each op's range), `negate` = the random sign (unused by
-// unsigned ops), `interpolation` for geometric ops, `fill` per channel or one for all.
+// timm's AugmentOp after its draws: the level function at `level` (the magnitude,
+// already noised and clipped; level / 10 scales each op's range), `negate` = the random
+// sign (unused by unsigned ops), `interpolation` for geometric ops, `fill` per channel
+// or one for all.
 // Posterize levels past the 0..8 bits PIL accepts are clamped: 0 bits is black, 8 is the image.
-void apply_rand_augment_op(Image& image, RandAugmentOp op, double magnitude, bool negate, Interpolation interpolation,
+void apply_rand_augment_op(Image& image, RandAugmentOp op, double level, bool negate, Interpolation interpolation,
                            std::span<const uint8_t> fill);
 
 // The settings of timm's RandAugment string ("rand-m9-n2-mstd0.5-mmax10-inc1-p0.5").

@@ -35,13 +35,6 @@ inline float grey_of(uint8_t r, uint8_t g, uint8_t b) {
   return fused(static_cast<float>(b), 0.114f, fused(static_cast<float>(g), 0.587f, static_cast<float>(r) * 0.2989f));
 }
 
-void check_image(const Image& image, const char* op) {
-  TORCH_CHECK(image.channels == 1 || image.channels == 3, op, ": images have 1 or 3 channels, got ", image.channels);
-  TORCH_CHECK(static_cast<int64_t>(image.pixels.size()) == image.channels * image.plane_size(), op,
-              ": the image holds ", image.pixels.size(), " bytes for ", image.channels, "x", image.height, "x",
-              image.width);
-}
-
 // A per-value op (the same function of v for every pixel of every channel) as a table.
 template <typename F>
 void apply_table(Image& image, F&& of_value) {
@@ -56,6 +49,13 @@ inline uint8_t blend(float v, float ratio, float one_minus_ratio, float other) {
 }
 
 }  // namespace
+
+void check_image(const Image& image, const char* op) {
+  TORCH_CHECK(image.channels == 1 || image.channels == 3, op, ": images have 1 or 3 channels, got ", image.channels);
+  TORCH_CHECK(static_cast<int64_t>(image.pixels.size()) == image.channels * image.plane_size(), op,
+              ": the image holds ", image.pixels.size(), " bytes for ", image.channels, "x", image.height, "x",
+              image.width);
+}
 
 void adjust_brightness(Image& image, double factor) {
   check_image(image, "adjust_brightness");

@@ -30,4 +30,8 @@ struct Image {
   }
 };
 
+// Throws c10::Error, the message starting with `op`, unless `image` has 1 or 3 channels
+// and exactly channels * height * width bytes of pixels.
+void check_image(const Image& image, const char* op);
+
 }  // namespace tessera::data

@@ -10,6 +10,7 @@
 
 #include "tessera/core/error.h"
 #include "tessera/core/suggest.h"
+#include "tessera/data/image_decode.h"
 
 namespace tessera::data {
 namespace fs = std::filesystem;
@@ -28,6 +29,13 @@ struct FileId {
   ino_t inode;
   bool operator==(const FileId&) const = default;
 };
+
+// The file name endings ImageFolder keeps (torchvision's IMG_EXTENSIONS).
+const std::vector<std::string>& image_folder_extensions() {
+  static const std::vector<std::string> extensions = {".jpg", ".jpeg", ".png",  ".ppm", ".bmp",
+                                                      ".pgm", ".tif",  ".tiff", ".webp"};
+  return extensions;
+}
 
 bool has_image_extension(const std::string& name) {
   // Python's name.lower().endswith(ext); the endings are ASCII, so ASCII lower-casing is the same test.
@@ -79,13 +87,7 @@ void walk(const fs::path& dir, const std::string& relative, std::vector<FileId>&
 
 }  // namespace
 
-const std::vector<std::string>& image_folder_extensions() {
-  static const std::vector<std::string> extensions = {".jpg", ".jpeg", ".png",  ".ppm", ".bmp",
-                                                      ".pgm", ".tif",  ".tiff", ".webp"};
-  return extensions;
-}
-
-ImageFolderDataset::ImageFolderDataset(const std::string& root, DecodeLimits limits) : root_(root), limits_(limits) {
+ImageFolderDataset::ImageFolderDataset(const std::string& root) : root_(root) {
   // os.path.join(root, class) adds no second '/' after a root that ends in one.
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
   const std::string expected_layout =
@@ -142,7 +144,7 @@ std::string ImageFolderDataset::relative_path(int64_t index) const {
 std::string ImageFolderDataset::path(int64_t index) const { return root_ + "/" + relative_path(index); }
 
 int64_t ImageFolderDataset::read(int64_t index, Image& image) const {
-  read_image_file(path(index), image, limits_);
+  read_image_file(path(index), image);
   return labels_[static_cast<size_t>(index)];
 }
 

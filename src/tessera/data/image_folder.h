@@ -24,19 +24,15 @@
 #include <vector>
 
 #include "tessera/data/dataset.h"
-#include "tessera/data/image_decode.h"
 
 namespace tessera::data {
-
-// The file name endings ImageFolder keeps (torchvision's IMG_EXTENSIONS).
-const std::vector<std::string>& image_folder_extensions();
 
 class ImageFolderDataset : public Dataset {
  public:
   // Lists root's classes and samples (no image is opened). Throws tessera::Error when
   // root is missing or not a folder, has no class folder, or has a class folder with
   // no image file (torchvision refuses those too), naming the folders.
-  explicit ImageFolderDataset(const std::string& root, DecodeLimits limits = {});
+  explicit ImageFolderDataset(const std::string& root);
 
   int64_t size() const override { return static_cast<int64_t>(labels_.size()); }
   const std::vector<std::string>& class_names() const override { return class_names_; }
@@ -44,14 +40,12 @@ class ImageFolderDataset : public Dataset {
   int64_t read(int64_t index, Image& image) const override;
   std::string describe(int64_t index) const override { return path(index); }
 
-  const std::string& root() const { return root_; }
   std::string path(int64_t index) const;           // root + "/" + relative_path(index)
   std::string relative_path(int64_t index) const;  // "<class>/<subfolders>/<file>"
   int64_t label(int64_t index) const { return labels_[static_cast<size_t>(index)]; }
 
  private:
   std::string root_;
-  DecodeLimits limits_;
   std::vector<std::string> class_names_;
   // The relative paths of all samples end to end, sample i at [offsets_[i], offsets_[i+1]):
   // ImageNet's 1.28M paths take 40 MB this way instead of ~130 MB as strings.

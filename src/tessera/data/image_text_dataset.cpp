@@ -6,6 +6,7 @@
 
 #include "tessera/core/error.h"
 #include "tessera/data/csv_table.h"
+#include "tessera/data/image_decode.h"
 
 namespace tessera::data {
 namespace fs = std::filesystem;
@@ -49,8 +50,8 @@ std::string slice(const std::string& all, const std::vector<uint64_t>& offsets, 
 }  // namespace
 
 ImageTextDataset::ImageTextDataset(const std::string& csv_path, const std::string& image_key,
-                                   const std::string& caption_key, char separator, DecodeLimits limits)
-    : csv_path_(csv_path), limits_(limits) {
+                                   const std::string& caption_key, char separator)
+    : csv_path_(csv_path) {
   CsvReader reader(csv_path, separator);
   std::vector<std::string> fields;
   if (!reader.next(fields)) {
@@ -65,19 +66,20 @@ ImageTextDataset::ImageTextDataset(const std::string& csv_path, const std::strin
   path_offsets_.push_back(0);
   caption_offsets_.push_back(0);
   while (reader.next(fields)) {
-    const std::string where = csv_path + ":" + std::to_string(reader.line());
+    // "<csv>:<line>", for the error messages only.
+    const auto where = [&] { return csv_path + ":" + std::to_string(reader.line()); };
     const std::string& image = fields[image_column];
-    if (image.empty()) throw Error(where, "the column '" + image_key + "' is empty: no image file named");
-    const fs::path path = fs::path(image).is_absolute() ? fs::path(image) : folder / image;
+    if (image.empty()) throw Error(where(), "the column '" + image_key + "' is empty: no image file named");
+    const fs::path path = folder / image;  // an absolute `image` replaces the folder
     std::error_code ec;
     const auto type = fs::status(path, ec).type();
     if (type == fs::file_type::not_found) {
-      const bool relative = !fs::path(image).is_absolute();
-      throw Error(where, "image file not found: " + path.string() +
-                             (relative ? " (a relative path is taken from the CSV file's folder)" : ""));
+      const bool relative = fs::path(image).is_relative();
+      throw Error(where(), "image file not found: " + path.string() +
+                               (relative ? " (a relative path is taken from the CSV file's folder)" : ""));
     }
-    if (type == fs::file_type::directory) throw Error(where, path.string() + " is a folder, not an image file");
-    if (ec) throw Error(where, "cannot examine " + path.string() + ": " + ec.message());
+    if (type == fs::file_type::directory) throw Error(where(), path.string() + " is a folder, not an image file");
+    if (ec) throw Error(where(), "cannot examine " + path.string() + ": " + ec.message());
 
     paths_ += path.string();
     path_offsets_.push_back(paths_.size());
@@ -96,7 +98,7 @@ std::string ImageTextDataset::describe(int64_t index) const {
 }
 
 int64_t ImageTextDataset::read(int64_t index, Image& image) const {
-  read_image_file(image_path(index), image, limits_);
+  read_image_file(image_path(index), image);
   return -1;
 }
 

@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "tessera/data/dataset.h"
-#include "tessera/data/image_decode.h"
 
 namespace tessera::data {
 
@@ -29,7 +28,7 @@ class ImageTextDataset : public Dataset {
   // from the header (listing those present), an empty image path or an image file
   // that does not exist, and for the table errors of CsvReader.
   ImageTextDataset(const std::string& csv_path, const std::string& image_key, const std::string& caption_key,
-                   char separator = '\t', DecodeLimits limits = {});
+                   char separator = '\t');
 
   int64_t size() const override { return static_cast<int64_t>(line_numbers_.size()); }
   const std::vector<std::string>& class_names() const override { return no_classes_; }
@@ -46,7 +45,6 @@ class ImageTextDataset : public Dataset {
 
  private:
   std::string csv_path_;
-  DecodeLimits limits_;
   std::vector<std::string> no_classes_;
   // Paths and captions end to end (sample i at [offsets[i], offsets[i+1])): one
   // allocation each instead of two strings per row.

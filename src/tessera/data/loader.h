@@ -84,7 +84,6 @@ class Loader {
 
   int64_t size() const { return num_batches_; }  // batches per epoch (of this rank)
   int64_t num_samples() const { return epoch_length_; }  // samples per epoch of this rank (with repeats and padding)
-  const SampleTransform& transform() const { return transform_; }
   const Dataset& dataset() const { return *dataset_; }
   const LoaderOptions& options() const { return options_; }
 

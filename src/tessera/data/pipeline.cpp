@@ -8,6 +8,19 @@
 #include "tessera/data/dataset.h"
 
 namespace tessera::data {
+
+TransformSpec eval_spec(const config::DataConfig& config, int64_t channels, int64_t height, int64_t width) {
+  TransformSpec spec;
+  spec.channels = channels;
+  spec.height = height;
+  spec.width = width;
+  spec.interpolation = config.interpolation;
+  spec.crop_pct = config.crop_pct;
+  spec.mean = config.mean;
+  spec.std = config.std;
+  return spec;
+}
+
 namespace {
 
 void require(bool ok, const std::string& key, const std::string& message) {
@@ -20,46 +33,8 @@ void check_per_channel(const std::vector<double>& values, const std::string& key
               " channels (give one value, or one per channel)");
 }
 
-Interpolation interpolation(config::Interpolation i) {
-  switch (i) {
-    case config::Interpolation::Nearest:
-      return Interpolation::Nearest;
-    case config::Interpolation::Bilinear:
-      return Interpolation::Bilinear;
-    case config::Interpolation::Bicubic:
-      return Interpolation::Bicubic;
-  }
-  return Interpolation::Bilinear;
-}
-
-ErasingMode erasing_mode(config::ErasingMode m) {
-  switch (m) {
-    case config::ErasingMode::Const:
-      return ErasingMode::Const;
-    case config::ErasingMode::Rand:
-      return ErasingMode::Rand;
-    case config::ErasingMode::Pixel:
-      return ErasingMode::Pixel;
-  }
-  return ErasingMode::Pixel;
-}
-
-TransformSpec common_spec(const config::DataConfig& config, int64_t channels, int64_t height, int64_t width) {
-  TransformSpec spec;
-  spec.channels = channels;
-  spec.height = height;
-  spec.width = width;
-  spec.interpolation = interpolation(config.interpolation);
-  spec.crop_pct = config.crop_pct;
-  spec.mean = config.mean;
-  spec.std = config.std;
-  return spec;
-}
-
-}  // namespace
-
 TransformSpec train_spec(const config::DataConfig& config, int64_t channels, int64_t height, int64_t width) {
-  TransformSpec spec = common_spec(config, channels, height, width);
+  TransformSpec spec = eval_spec(config, channels, height, width);
   spec.crop_pct = 1.0;  // timm's train pipeline resizes to the output size (when no random resized crop)
   const config::AugmentConfig& a = config.augment;
   if (a.random_resized_crop) spec.random_resized_crop = RandomResizedCropSpec{a.scale, a.ratio};
@@ -76,21 +51,15 @@ TransformSpec train_spec(const config::DataConfig& config, int64_t channels, int
   }
   if (a.auto_augment) spec.auto_augment = *a.auto_augment;
   spec.random_erasing.prob = a.re_prob;
-  spec.random_erasing.mode = erasing_mode(a.re_mode);
+  spec.random_erasing.mode = a.re_mode;
   spec.random_erasing.max_count = a.re_count;
   return spec;
 }
 
-TransformSpec eval_spec(const config::DataConfig& config, int64_t channels, int64_t height, int64_t width) {
-  return common_spec(config, channels, height, width);
-}
+}  // namespace
 
 Pipeline build(const config::DataConfig& config, uint64_t seed, const ModelInput& model, bool pin_memory,
                const Shard& shard) {
-  if (shard.world_size < 1 || shard.rank < 0 || shard.rank >= shard.world_size) {
-    throw Error("WORLD_SIZE / RANK", "rank " + std::to_string(shard.rank) + " of " +
-                                         std::to_string(shard.world_size) + " processes is not a valid place");
-  }
   if (config.batch_size % shard.world_size != 0) {
     // Every rank takes an equal share, so the ranks' mean gradients average to the global batch's.
     throw Error("data.batch_size", std::to_string(config.batch_size) + " (the global batch) does not split evenly "
@@ -144,7 +113,7 @@ Pipeline build(const config::DataConfig& config, uint64_t seed, const ModelInput
   train_options.skip_bad_samples = config.on_bad_sample == config::BadSamplePolicy::Skip;
   train_options.rank = shard.rank;
   train_options.world_size = shard.world_size;
-  train_options.shard_remainder = shard.drop_last ? ShardRemainder::Drop : ShardRemainder::Pad;
+  train_options.shard_remainder = shard.drop_last_shard ? ShardRemainder::Drop : ShardRemainder::Pad;
 
   LoaderOptions eval_options = train_options;
   eval_options.batch_size = std::max<int64_t>(1, config.eval_batch_size / shard.world_size);

@@ -30,15 +30,14 @@ struct ModelInput {
   std::optional<int64_t> channels;    // model.in_chans
 };
 
-// The train and eval transform specs of a recipe, for images of `channels` x `size` x `size`.
-TransformSpec train_spec(const config::DataConfig& config, int64_t channels, int64_t height, int64_t width);
+// The eval transform spec of a recipe, for images of `channels` x `height` x `width`.
 TransformSpec eval_spec(const config::DataConfig& config, int64_t channels, int64_t height, int64_t width);
 
 // This process's part of a data-parallel job (see LoaderOptions::rank).
 struct Shard {
   int64_t rank = 0;
   int64_t world_size = 1;
-  bool drop_last = false;  // the training epoch's remainder dropped rather than padded (dist.drop_last_shard)
+  bool drop_last_shard = false;  // the training epoch's remainder dropped rather than padded (dist.drop_last_shard)
 };
 
 // Reads the datasets and starts the loaders' workers. `seed` (the run's

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <vector>
 
 namespace tessera::data {
 
@@ -41,18 +42,12 @@ void random_erase(float* image, int64_t channels, int64_t height, int64_t width,
           for (int64_t y = 0; y < h; ++y) fill_standard_normal(image + (c * height + top + y) * width + left, w, rng);
         }
       } else {
-        float colour[3] = {0.0f, 0.0f, 0.0f};
-        std::vector<float> many;  // only for more than 3 channels
-        float* fill = colour;
-        if (channels > 3) {
-          many.assign(static_cast<size_t>(channels), 0.0f);
-          fill = many.data();
-        }
-        if (spec.mode == ErasingMode::Rand) fill_standard_normal(fill, channels, rng);
+        std::vector<float> fill(static_cast<size_t>(channels), 0.0f);  // 'const': zeros
+        if (spec.mode == ErasingMode::Rand) fill_standard_normal(fill.data(), channels, rng);
         for (int64_t c = 0; c < channels; ++c) {
           for (int64_t y = 0; y < h; ++y) {
             float* row = image + (c * height + top + y) * width + left;
-            std::fill(row, row + w, fill[c]);
+            std::fill(row, row + w, fill[static_cast<size_t>(c)]);
           }
         }
       }

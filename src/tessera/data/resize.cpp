@@ -311,9 +311,7 @@ void resize_separable(const Image& src, const CropBox& box, int64_t out_h, int64
 
 void resized_crop_window(const Image& src, const CropBox& box, int64_t out_h, int64_t out_w, const CropBox& window,
                          Interpolation interpolation, Image& dst) {
-  TORCH_CHECK(src.channels > 0 && static_cast<int64_t>(src.pixels.size()) == src.channels * src.plane_size(),
-              "resize: the image holds ", src.pixels.size(), " bytes for ", src.channels, "x", src.height, "x",
-              src.width);
+  check_image(src, "resize");
   TORCH_CHECK(box.height > 0 && box.width > 0 && box.top >= 0 && box.left >= 0 && box.top + box.height <= src.height &&
                   box.left + box.width <= src.width,
               "resize: box (top ", box.top, ", left ", box.left, ", ", box.height, "x", box.width,

@@ -157,12 +157,8 @@ SampleTransform::SampleTransform(SampleTransform&&) noexcept = default;
 SampleTransform& SampleTransform::operator=(SampleTransform&&) noexcept = default;
 
 void SampleTransform::operator()(const Image& src, SampleRng& rng, float* dst) const {
-  TORCH_CHECK(src.channels == 1 || src.channels == 3, "SampleTransform: images have 1 or 3 channels, got ",
-              src.channels);
-  TORCH_CHECK(
-      src.height > 0 && src.width > 0 && static_cast<int64_t>(src.pixels.size()) == src.channels * src.plane_size(),
-      "SampleTransform: the image holds ", src.pixels.size(), " bytes for ", src.channels, "x", src.height, "x",
-      src.width);
+  check_image(src, "SampleTransform");
+  TORCH_CHECK(src.height > 0 && src.width > 0, "SampleTransform: the image is empty (", src.height, "x", src.width, ")");
   Scratch& s = scratch();
   const int64_t C = spec_.channels, H = spec_.height, W = spec_.width;
 

@@ -44,7 +44,6 @@ class SampleTransform {
   int64_t height() const { return spec_.height; }
   int64_t width() const { return spec_.width; }
   int64_t output_floats() const { return spec_.channels * spec_.height * spec_.width; }
-  const TransformSpec& spec() const { return spec_; }
   bool is_random() const { return spec_.is_random(); }
 
   // Writes output_floats() floats to `dst`. All randomness comes from `rng` (the

@@ -9,9 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "tessera/config/recipe.h"
+
 namespace tessera::data {
 
-enum class Interpolation { Nearest, Bilinear, Bicubic };
+// The recipe's enums, shared so a recipe setting goes into a spec as it is.
+using Interpolation = config::Interpolation;
 
 // torchvision's RandomResizedCrop(size, scale, ratio): a box of a random share of the
 // area and a log-uniform aspect ratio (10 tries, then a center crop), resized to the output.
@@ -29,7 +32,7 @@ struct ColorJitterSpec {
   double hue = 0.0;
 };
 
-enum class ErasingMode { Const, Rand, Pixel };  // timm's 'const' (zeros), 'rand' (per channel), 'pixel' (per pixel)
+using ErasingMode = config::ErasingMode;  // timm's 'const' (zeros), 'rand' (per channel), 'pixel' (per pixel)
 
 // timm's RandomErasing, on the normalized image: with probability `prob`, between
 // min_count and max_count boxes of area share [min_area, max_area] and log-uniform
