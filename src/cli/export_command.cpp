@@ -3,8 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "tessera/config/names.h"
-#include "tessera/core/error.h"
+#include "cli/predictor_flags.h"
 #include "tessera/serve/export_bundle.h"
 #include "tessera/serve/labels.h"
 
@@ -25,10 +24,7 @@ void run_export(ExportArgs& args) {
   auto& o = args.options;
   o.source = args.source;
   o.out = args.out;
-  if (!args.dtype.empty()) {
-    o.dtype = config::from_string<config::Precision>(args.dtype);
-    if (!o.dtype) throw Error("--dtype", "'" + args.dtype + "' is not one of fp32, fp16, bf16");
-  }
+  if (!args.dtype.empty()) o.dtype = parse_choice<config::Precision>("--dtype", args.dtype);
   o.labels = serve::read_labels(args.labels, args.labels_file);
   const auto info = serve::export_bundle(o);
   std::cout << "wrote bundle " << args.out << ": " << info.model.name << " (" << info.family << "), "

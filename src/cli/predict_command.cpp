@@ -75,12 +75,6 @@ BenchRow bench_model(serve::Predictor& predictor, int64_t batch_size, double sec
   return {batch_size, static_cast<double>(calls * batch_size) / elapsed, 1000.0 * elapsed / static_cast<double>(calls)};
 }
 
-nlohmann::json predictions_json(const std::vector<serve::ScoredClass>& top) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& c : top) out.push_back({{"label", c.label}, {"index", c.index}, {"probability", c.probability}});
-  return out;
-}
-
 void print_table(const std::vector<ImageResult>& results) {
   for (const auto& r : results) {
     std::cout << r.image << "\n";
@@ -136,7 +130,7 @@ void run_predict(const PredictArgs& args) {
                           {"precision", precision},
                           {"results", nlohmann::json::array()}};
     for (const auto& r : results)
-      out["results"].push_back({{"image", r.image}, {"predictions", predictions_json(r.top)}});
+      out["results"].push_back({{"image", r.image}, {"predictions", serve::predictions_json(r.top)}});
     if (!results.empty()) out["images_per_second"] = images_per_second;
     for (const auto& b : bench) {
       out["bench"].push_back(

@@ -10,21 +10,6 @@
 
 namespace tessera::cli {
 
-namespace {
-
-template <typename E>
-E parse_choice(const std::string& flag, const std::string& value) {
-  const auto parsed = config::from_string<E>(value);
-  if (!parsed) {
-    std::string names;
-    for (const auto& n : config::names_of<E>()) names += (names.empty() ? "" : ", ") + n;
-    throw Error(flag, "'" + value + "' is not one of " + names);
-  }
-  return *parsed;
-}
-
-}  // namespace
-
 void PredictorFlags::add_to(CLI::App& cmd) {
   cmd.add_option("--labels", labels, "CLIP: the classes, comma-separated");
   cmd.add_option("--labels-file", labels_file, "CLIP: the classes, one per line");

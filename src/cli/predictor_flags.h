@@ -7,9 +7,24 @@
 #include <string>
 #include <vector>
 
+#include "tessera/config/names.h"
+#include "tessera/core/error.h"
 #include "tessera/serve/predictor.h"
 
 namespace tessera::cli {
+
+// The enum value a flag's value spells (config/names.h), else a tessera::Error naming
+// the flag and the accepted spellings.
+template <typename E>
+E parse_choice(const std::string& flag, const std::string& value) {
+  const auto parsed = config::from_string<E>(value);
+  if (!parsed) {
+    std::string names;
+    for (const auto& n : config::names_of<E>()) names += (names.empty() ? "" : ", ") + n;
+    throw Error(flag, "'" + value + "' is not one of " + names);
+  }
+  return *parsed;
+}
 
 struct PredictorFlags {
   std::string labels;

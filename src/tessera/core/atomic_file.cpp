@@ -43,13 +43,17 @@ class TempFile {
 void sync_parent_folder(const std::filesystem::path& path) {
   auto parent = path.parent_path();
   if (parent.empty()) parent = ".";
-  int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  sync_folder(parent);
+}
+
+}  // namespace
+
+void sync_folder(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;
   ::fsync(fd);
   ::close(fd);
 }
-
-}  // namespace
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
   const std::string where = path.string();

@@ -12,4 +12,8 @@ namespace tessera::core {
 // the same path at once (they would share the temporary).
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 
+// fsyncs the folder `dir`, so the entries renamed or created in it are on disk too. Best
+// effort: some file systems refuse fsync on a folder, and an error is ignored.
+void sync_folder(const std::filesystem::path& dir);
+
 }  // namespace tessera::core

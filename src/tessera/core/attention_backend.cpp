@@ -11,6 +11,7 @@
 
 #include "tessera/config/names.h"
 #include "tessera/core/error.h"
+#include "tessera/core/precision.h"
 
 namespace tessera::core {
 
@@ -112,14 +113,7 @@ std::optional<std::string> run_probe(const AttentionProbe& probe) {
 
 }  // namespace
 
-c10::ScalarType attention_dtype(config::Precision precision) {
-  switch (precision) {
-    case config::Precision::BF16: return c10::kBFloat16;
-    case config::Precision::FP16: return c10::kHalf;
-    case config::Precision::FP32: break;
-  }
-  return c10::kFloat;
-}
+c10::ScalarType attention_dtype(config::Precision precision) { return scalar_type(precision); }
 
 SdpaSwitchesGuard::SdpaSwitchesGuard() {
   const auto& ctx = at::globalContext();

@@ -24,7 +24,8 @@ struct AttentionProbe {
   bool backward = true;                       // training: the backward kernel must exist too
 };
 
-// The dtype q, k and v have in a run of `precision` (autocast makes the projections bf16 / fp16).
+// The dtype q, k and v have in a run of `precision` (autocast makes the projections bf16 / fp16):
+// core::scalar_type(precision) (precision.h).
 c10::ScalarType attention_dtype(config::Precision precision);
 
 // ATen's SDPA switches (flash, memory-efficient, math, cuDNN) as they were at

@@ -1,4 +1,4 @@
-// Autocast guard (see precision.h).
+// Autocast guard and precision dtypes (see precision.h).
 #include "tessera/core/precision.h"
 
 #include <ATen/autocast_mode.h>
@@ -22,6 +22,15 @@ AutocastGuard::~AutocastGuard() {
   at::autocast::set_autocast_enabled(device_type_, previous_enabled_);
   at::autocast::set_autocast_dtype(device_type_, previous_dtype_);
   at::autocast::clear_cache();
+}
+
+c10::ScalarType scalar_type(config::Precision precision) {
+  switch (precision) {
+    case config::Precision::BF16: return c10::kBFloat16;
+    case config::Precision::FP16: return c10::kHalf;
+    case config::Precision::FP32: break;
+  }
+  return c10::kFloat;
 }
 
 void check_precision(config::Precision precision, c10::Device device) {

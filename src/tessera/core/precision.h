@@ -1,4 +1,5 @@
-// Mixed precision: an RAII guard that turns on LibTorch autocast for a region.
+// Mixed precision: an RAII guard that turns on LibTorch autocast for a region, and the
+// dtype each precision names.
 #pragma once
 
 #include <c10/core/Device.h>
@@ -23,6 +24,9 @@ class AutocastGuard {
   c10::DeviceType device_type_;
   c10::ScalarType previous_dtype_;
 };
+
+// The dtype of `precision`: float32, bfloat16 or float16.
+c10::ScalarType scalar_type(config::Precision precision);
 
 // Checks the precision can run on the device (fp16 needs CUDA).
 void check_precision(config::Precision precision, c10::Device device);

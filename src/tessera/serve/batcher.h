@@ -73,7 +73,6 @@ class Batcher {
   void stop();
 
   BatcherStats stats() const;
-  const BatcherOptions& options() const { return options_; }
 
  private:
   struct Pending {

@@ -14,6 +14,7 @@
 #include "tessera/config/names.h"
 #include "tessera/core/atomic_file.h"
 #include "tessera/core/error.h"
+#include "tessera/core/precision.h"
 #include "tessera/core/safetensors.h"
 #include "tessera/serve/sha256.h"
 
@@ -30,18 +31,6 @@ const std::vector<std::pair<const char*, data::Interpolation>> kInterpolations =
 
 const std::vector<std::pair<const char*, config::Precision>> kDtypes = {
     {"float32", config::Precision::FP32}, {"float16", config::Precision::FP16}, {"bfloat16", config::Precision::BF16}};
-
-c10::ScalarType scalar_type(config::Precision dtype) {
-  switch (dtype) {
-    case config::Precision::FP16:
-      return at::kHalf;
-    case config::Precision::BF16:
-      return at::kBFloat16;
-    case config::Precision::FP32:
-      break;
-  }
-  return at::kFloat;
-}
 
 // The model section as recipe keys: only what is set, so it reads back to the same config.
 nlohmann::json model_section(const config::ModelConfig& m) {
@@ -140,14 +129,6 @@ std::string name_in(const std::vector<std::pair<const char*, T>>& table, T value
     if (v == value) return spelling;
   }
   return "?";
-}
-
-// Folder-level durability, best effort (as for single files in core/atomic_file).
-void sync_folder(const fs::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return;
-  ::fsync(fd);
-  ::close(fd);
 }
 
 // True when `dir` may be replaced by --force: it is empty or a bundle (holds tessera.json
@@ -329,7 +310,7 @@ BundleInfo write_bundle(const fs::path& dir, BundleInfo info,
     fs::create_directory(tmp);
     std::vector<std::pair<std::string, at::Tensor>> cast;
     cast.reserve(weights.size());
-    const auto dtype = scalar_type(info.weights_dtype);
+    const auto dtype = core::scalar_type(info.weights_dtype);
     for (const auto& [name, tensor] : weights) {
       auto t = tensor.detach().to(at::kCPU);
       if (t.is_floating_point()) t = t.to(dtype);
@@ -341,12 +322,11 @@ BundleInfo write_bundle(const fs::path& dir, BundleInfo info,
     hash.update(bytes);
     info.weights_sha256 = hash.hex_digest();
     info.weights_bytes = static_cast<int64_t>(bytes.size());
-    core::write_file_atomic(tmp / kBundleMetadataFile, bundle_json(info).dump(2) + "\n");
-    sync_folder(tmp);
+    core::write_file_atomic(tmp / kBundleMetadataFile, bundle_json(info).dump(2) + "\n");  // fsyncs tmp too
 
     const fs::path old = move_into_place(tmp, dir, exists);
     if (!old.empty()) fs::remove_all(old);
-    sync_folder(parent);
+    core::sync_folder(parent);
   } catch (...) {
     std::error_code ignored;
     fs::remove_all(tmp, ignored);

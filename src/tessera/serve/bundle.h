@@ -92,7 +92,7 @@ BundleInfo write_bundle(const std::filesystem::path& dir, BundleInfo info,
 // of model.safetensors (a mismatch says the file was changed or cut short).
 BundleInfo read_bundle(const std::filesystem::path& dir, bool verify_weights = true);
 
-// The spellings tessera.json uses (timm's for interpolation, safetensors' for dtypes).
+// The spellings tessera.json uses (timm's for interpolation, torch's for dtypes).
 std::string interpolation_name(data::Interpolation value);
 std::string dtype_name(config::Precision weights_dtype);
 

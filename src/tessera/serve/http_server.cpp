@@ -77,10 +77,9 @@ bool valid_top_k(const std::string& value) {
 }
 
 // The number of classes to answer with: ?top_k=N (checked by check_headers), else the
-// server's default; at most all classes.
-int64_t requested_top_k(const httplib::Request& req, int64_t fallback, int64_t classes) {
-  const int64_t k = req.has_param("top_k") ? std::stoll(req.get_param_value("top_k")) : fallback;
-  return std::min(k, classes);
+// server's default (Predictor::top_k answers all classes when there are fewer).
+int64_t requested_top_k(const httplib::Request& req, int64_t fallback) {
+  return req.has_param("top_k") ? std::stoll(req.get_param_value("top_k")) : fallback;
 }
 
 // Everything decided from the request line and headers alone, before any body is read:
@@ -222,6 +221,19 @@ void check_options(const ServerOptions& o) {
   if (o.port < 0 || o.port > 65535) throw Error("--port", "must be in 0..65535, got " + std::to_string(o.port));
 }
 
+// GET /v1/model's body: the bundle's tessera.json with the labels in use and the
+// serving settings, all fixed once the server is built.
+std::string model_json(const Predictor& predictor, const ServerOptions& o) {
+  auto j = bundle_json(predictor.bundle());
+  j["classes"] = predictor.class_names();  // CLIP: the labels in use
+  j["serving"] = {{"device", predictor.device().str()}, {"precision", config::to_string(predictor.precision())},
+                  {"zero_shot", predictor.zero_shot()}, {"max_batch", o.max_batch},
+                  {"max_wait_ms", o.max_wait_ms},       {"queue_size", o.queue_size},
+                  {"max_body_bytes", o.max_body_bytes}, {"max_pixels", o.max_pixels},
+                  {"timeout_s", o.timeout_s},           {"top_k", o.top_k}};
+  return j.dump();
+}
+
 BatcherOptions batcher_options(const ServerOptions& o) {
   check_options(o);
   BatcherOptions b;
@@ -239,6 +251,7 @@ InferenceServer::InferenceServer(Predictor& predictor, const ServerOptions& opti
       batcher_(batcher_options(options),
                [&predictor](const at::Tensor& inputs) { return predictor.probabilities(inputs); }),
       http_(std::make_unique<httplib::Server>()),
+      model_json_(model_json(predictor, options_)),
       started_(Clock::now()) {
   const auto threads = static_cast<size_t>(options_.http_threads);
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -321,22 +334,14 @@ void InferenceServer::install_routes() {
   });
 
   http_->Get(kModelPath, [this](const httplib::Request&, httplib::Response& res) {
-    auto j = bundle_json(predictor_.bundle());
-    j["classes"] = predictor_.class_names();  // CLIP: the labels in use
-    j["serving"] = {
-        {"device", predictor_.device().str()},       {"precision", config::to_string(predictor_.precision())},
-        {"zero_shot", predictor_.zero_shot()},       {"max_batch", options_.max_batch},
-        {"max_wait_ms", options_.max_wait_ms},       {"queue_size", options_.queue_size},
-        {"max_body_bytes", options_.max_body_bytes}, {"max_pixels", options_.max_pixels},
-        {"timeout_s", options_.timeout_s},           {"top_k", options_.top_k}};
-    res.set_content(j.dump(), "application/json");
+    res.set_content(model_json_, "application/json");
   });
 
   http_->Post(kPredictPath, [this](const httplib::Request& req, httplib::Response& res,
                                    const httplib::ContentReader& reader) {
     const auto started = Clock::now();
     try {
-      const int64_t k = requested_top_k(req, options_.top_k, predictor_.num_classes());
+      const int64_t k = requested_top_k(req, options_.top_k);
       auto input = at::empty(predictor_.input_shape(), at::kFloat);
       {
         const auto image = request_image(req, reader, options_, started, res);
@@ -357,10 +362,7 @@ void InferenceServer::install_routes() {
         throw HttpError{503, "timeout", fmt::format("no result within {} s (--timeout-s)", options_.timeout_s)};
       }
       const BatchResult result = ticket->result.get();
-      nlohmann::json predictions = nlohmann::json::array();
-      for (const auto& c : predictor_.top_k(result.output, k)) {
-        predictions.push_back({{"label", c.label}, {"index", c.index}, {"probability", c.probability}});
-      }
+      const auto predictions = predictions_json(predictor_.top_k(result.output, k));
       const nlohmann::json timing = {
           {"queued", result.queued_ms}, {"inference", result.run_ms}, {"total", ms_since(started)}};
       res.set_content(

@@ -15,7 +15,7 @@
 //   415 unsupported_media_type
 //   422 undecodable_image  not an image, truncated or corrupt
 //   503 queue_full         the batch queue is full (Retry-After: 1)
-//   503 timeout            no result within the timeout; 503 shutting_down
+//   503 timeout            no result within the timeout
 //   500 internal_error     a failure inside the server (the server keeps running)
 #pragma once
 
@@ -73,6 +73,7 @@ class InferenceServer {
   ServerOptions options_;
   Batcher batcher_;
   std::unique_ptr<httplib::Server> http_;
+  std::string model_json_;  // GET /v1/model's body, built once
   int port_ = -1;
   std::chrono::steady_clock::time_point started_;
 };

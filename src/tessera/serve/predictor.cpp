@@ -33,8 +33,14 @@ void check_input(int64_t chans, int64_t size, const Preprocessing& p, const fs::
 
 }  // namespace
 
+nlohmann::json predictions_json(const std::vector<ScoredClass>& top) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : top) out.push_back({{"label", c.label}, {"index", c.index}, {"probability", c.probability}});
+  return out;
+}
+
 Predictor::Predictor(const fs::path& dir, const PredictorOptions& options)
-    : info_(read_bundle(dir, options.verify_weights)),
+    : info_(read_bundle(dir)),
       transform_(info_.preprocessing.transform_spec()),
       device_(core::choose_device(options.device)),
       precision_(options.precision.value_or(device_.is_cuda() ? info_.precision : config::Precision::FP32)) {
@@ -56,7 +62,7 @@ Predictor::Predictor(const fs::path& dir, const PredictorOptions& options)
       const std::vector<std::string> prompts =
           options.prompts.empty() ? std::vector<std::string>{kDefaultPrompt} : options.prompts;
       core::AutocastGuard autocast(precision_, device_);
-      class_embeddings_ = class_embeddings(*clip_, tokenizer, labels_, prompts);
+      zero_shot_head_ = zero_shot_head(*clip_, class_embeddings(*clip_, tokenizer, labels_, prompts));
     } else {
       if (!options.labels.empty() || !options.prompts.empty()) {
         throw Error(options.labels.empty() ? "--prompt" : "--labels",
@@ -105,13 +111,17 @@ at::Tensor Predictor::preprocess_batch(const std::vector<data::Image>& images) c
 
 at::Tensor Predictor::logits(const at::Tensor& inputs) {
   c10::InferenceMode inference;
-  core::AutocastGuard autocast(precision_, device_);
   const auto x = inputs.to(device_, at::kFloat);
   at::Tensor out;
   if (clip_) {
-    const auto features = clip_->encode_image(x, /*normalize=*/true).to(at::kFloat);  // (B, embed_dim)
-    out = clip_->logit_scale.exp().to(at::kFloat) * features.matmul(class_embeddings_.t());
+    at::Tensor features;  // (B, embed_dim)
+    {
+      core::AutocastGuard autocast(precision_, device_);
+      features = clip_->encode_image(x, /*normalize=*/true);
+    }
+    out = zero_shot_head_.logits(features);  // fp32, as train::evaluate_zero_shot
   } else {
+    core::AutocastGuard autocast(precision_, device_);
     out = classifier_->forward(x);
   }
   return out.to(at::kCPU, at::kFloat);
@@ -123,11 +133,14 @@ std::vector<ScoredClass> Predictor::top_k(const at::Tensor& probabilities_row, i
   const auto row = probabilities_row.reshape({-1}).to(at::kCPU, at::kFloat);
   const int64_t n = std::min<int64_t>(std::max<int64_t>(k, 1), row.size(0));
   const auto [values, indices] = at::topk(row, n);
+  const auto values_cpu = values.contiguous().cpu();  // float32, as row
+  const auto indices_cpu = indices.contiguous().cpu();  // int64
+  const float* value = values_cpu.data_ptr<float>();
+  const int64_t* index = indices_cpu.data_ptr<int64_t>();
   std::vector<ScoredClass> out;
   out.reserve(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
-    const int64_t index = indices[i].item<int64_t>();
-    out.push_back({index, labels_.at(static_cast<size_t>(index)), values[i].item<double>()});
+    out.push_back({index[i], labels_.at(static_cast<size_t>(index[i])), static_cast<double>(value[i])});
   }
   return out;
 }

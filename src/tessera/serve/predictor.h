@@ -8,6 +8,7 @@
 #include <c10/core/Device.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "tessera/models/clip.h"
 #include "tessera/models/image_classifier.h"
 #include "tessera/serve/bundle.h"
+#include "tessera/serve/zero_shot.h"
 
 namespace tessera::serve {
 
@@ -29,7 +31,6 @@ struct PredictorOptions {
   // each is put into (their embeddings are averaged, as open_clip's zero-shot classifier).
   std::vector<std::string> labels;
   std::vector<std::string> prompts;  // default: {"a photo of a {}."}
-  bool verify_weights = true;        // check model.safetensors' SHA-256 against tessera.json
 };
 
 struct ScoredClass {
@@ -37,6 +38,10 @@ struct ScoredClass {
   std::string label;
   double probability = 0.0;
 };
+
+// [{"label", "index", "probability"}, ...] in the given order: what predict --json and
+// POST /v1/predict answer.
+nlohmann::json predictions_json(const std::vector<ScoredClass>& top);
 
 class Predictor {
  public:
@@ -77,7 +82,7 @@ class Predictor {
   config::Precision precision_;
   models::ImageClassifier classifier_;  // null for CLIP
   models::Clip clip_{nullptr};          // null for classifiers
-  at::Tensor class_embeddings_;         // CLIP: (labels, embed_dim) unit rows
+  ZeroShotHead zero_shot_head_;         // CLIP: the labels' embeddings and the logit scale
   std::vector<std::string> labels_;
 };
 

@@ -44,4 +44,16 @@ at::Tensor class_embeddings(models::ClipImpl& clip, const text::BpeTokenizer& to
   return mean / mean.norm(2, {-1}, /*keepdim=*/true).clamp_min(1e-12);
 }
 
+ZeroShotHead zero_shot_head(models::ClipImpl& clip, const at::Tensor& class_embeddings) {
+  c10::InferenceMode inference;
+  const auto device = clip.logit_scale.device();
+  return {clip.logit_scale.exp().to(at::kFloat), class_embeddings.to(device, at::kFloat).t()};
+}
+
+// The scale multiplies the product (not the embeddings beforehand), so the logits round
+// exactly as scale · (features · Eᵀ) always has.
+at::Tensor ZeroShotHead::logits(const at::Tensor& image_features) const {
+  return scale * image_features.to(at::kFloat).matmul(class_embeddings_t);
+}
+
 }  // namespace tessera::serve

@@ -5,6 +5,7 @@
 
 #include "tessera/core/error.h"
 #include "tessera/core/precision.h"
+#include "tessera/serve/zero_shot.h"
 
 namespace tessera::train {
 
@@ -21,8 +22,7 @@ EvalResult evaluate_zero_shot(models::ClipImpl& clip, const at::Tensor& class_em
   const bool was_training = clip.is_training();
   clip.eval();
   at::InferenceMode inference;
-  const auto weights = class_embeddings.to(device, at::kFloat);  // (classes, D)
-  const auto scale = clip.logit_scale.exp().to(at::kFloat);
+  const auto head = serve::zero_shot_head(clip, class_embeddings);
   TopkCounter counter;
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
@@ -33,7 +33,7 @@ EvalResult evaluate_zero_shot(models::ClipImpl& clip, const at::Tensor& class_em
       core::AutocastGuard autocast(precision, device);
       features = clip.encode_image(images, /*normalize=*/true);
     }
-    counter.add(scale * features.to(at::kFloat).matmul(weights.t()), labels);  // logits (B, classes)
+    counter.add(head.logits(features), labels);  // logits (B, classes)
   }
   clip.train(was_training);
   data::log_bad_samples(loader, "zero-shot evaluation");
