@@ -20,6 +20,7 @@
 #include "tessera/models/registry.h"
 #include "tessera/models/vit.h"
 #include "tessera/train/checkpoint.h"
+#include "tessera/train/task_factory.h"
 
 namespace tessera::cli {
 
@@ -136,7 +137,7 @@ void run_convert(const ConvertArgs& args) {
 
   // A fixed seed: a re-initialised head is the same on every run.
   at::manual_seed(0);
-  if (models::find_model(model_cfg.name).family == "clip") {
+  if (train::is_clip(model_cfg)) {
     convert_clip(args, model_cfg);
     return;
   }

@@ -81,9 +81,9 @@ void log_summary(const train::TrainSummary& s, const config::RecipeConfig& cfg, 
   const auto top1 = eval.metric("top1");
   if (top1) {
     spdlog::info("final test accuracy (top-1): {:.4f} | top-5 {:.4f} | best top-1 {:.4f}", *top1,
-                 eval.metric("top5").value_or(0.0), s.best_top1);
+                 eval.metric("top5").value_or(0.0), s.best_score);
   } else {
-    spdlog::info("final eval: {} | best {} {:.4f}", eval.describe(), eval.score_name(), s.best_top1);
+    spdlog::info("final eval: {} | best {} {:.4f}", eval.describe(), eval.score_name(), s.best_score);
   }
   spdlog::info("wall time: {} (training and evaluation {}) for {} steps", train::Progress::format_duration(wall),
                train::Progress::format_duration(s.train_seconds), s.steps);
@@ -91,7 +91,7 @@ void log_summary(const train::TrainSummary& s, const config::RecipeConfig& cfg, 
   spdlog::info("  epochs              {} / {}", s.epochs, cfg.train.epochs);
   spdlog::info("  optimizer steps     {}", s.steps);
   for (const auto& m : eval.metrics) spdlog::info("  final {:<13} {:.4f}", m.name, m.value);
-  spdlog::info("  best {:<14} {:.4f}", eval.score_name(), s.best_top1);
+  spdlog::info("  best {:<14} {:.4f}", eval.score_name(), s.best_score);
   if (s.final_ema_eval) spdlog::info("  EMA {:<15} {:.4f}", s.final_ema_eval->score_name(), s.final_ema_eval->score());
   spdlog::info("  wall time           {}", train::Progress::format_duration(wall));
   spdlog::info("  throughput          {:.0f} img/s", s.images_per_second);
@@ -150,13 +150,11 @@ int run_train(const TrainArgs& args) {
   // A resumed run gets its weights from its checkpoint.
   auto task = train::build_task(cfg, loaders, device, /*load_pretrained=*/!resume);
 
+  // Ranks other than 0 write nothing; resuming, they read the run's checkpoint too (the
+  // run folder must be on a file system they share).
   std::filesystem::path run_dir;
-  if (!writes) {
-    // The other ranks read the checkpoint to resume from (the run folder must be on a
-    // file system they share) and write nothing.
-    if (resume) run_dir = resume->run_dir;
-  } else if (resume) {
-    run_dir = resume->run_dir;
+  if (resume) run_dir = resume->run_dir;
+  if (writes && resume) {
     const auto saved_path = run_dir / "config.yaml";
     if (!std::filesystem::exists(saved_path)) throw Error(saved_path.string(), "missing: this is not a run folder");
     train::check_resume_config(config::load(saved_path.string()), cfg, saved_path);
@@ -165,7 +163,7 @@ int run_train(const TrainArgs& args) {
       spdlog::warn("removed {}: left incomplete by an interrupted save", removed.string());
     }
     spdlog::info("resuming the run in {}", run_dir.string());
-  } else {
+  } else if (writes) {
     // Only now, with a recipe that loads, data that reads and a model that builds, does
     // the run get a folder: a failed start leaves nothing behind.
     run_dir = train::create_run_dir(cfg.logging.output_dir, cfg.name);

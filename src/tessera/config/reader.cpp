@@ -652,9 +652,8 @@ void read_distill(Section s, DistillConfig& d) {
     d.teacher->name = teacher->value.scalar;
   } else if (teacher != nullptr && !is_null(*teacher)) {
     // A model section of its own, read by the same rules as `model`; its name says which model.
-    const TreeNode* node = teacher;
-    if (node->is_map && node->find("name") == nullptr) {
-      s.fail(*node, "teacher", "needs a 'name' (the teacher's registry name, e.g. swin_tiny_patch4_window7_224)");
+    if (teacher->is_map && teacher->find("name") == nullptr) {
+      s.fail(*teacher, "teacher", "needs a 'name' (the teacher's registry name, e.g. swin_tiny_patch4_window7_224)");
     }
     d.teacher.emplace();
     read_model(s.section("teacher"), *d.teacher);

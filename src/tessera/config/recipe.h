@@ -218,7 +218,7 @@ struct CheckpointConfig {
   int64_t every_epochs = 0;  // also save every N epochs; 0 = only at the end
   int64_t every_steps = 0;   // also save every N optimizer steps, mid-epoch too; 0 = off
   int64_t keep_last = 0;     // keep only the N newest step checkpoints; 0 = keep all
-  bool best = false;         // also keep checkpoints/best.safetensors: the weights of the best eval top-1
+  bool best = false;         // also keep checkpoints/best.safetensors: the weights of the best eval score (top-1; CLIP: retrieval_r1)
 };
 
 // DeiT's distillation (Touvron et al., 2021): the student's class head learns from the

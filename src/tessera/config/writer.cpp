@@ -157,11 +157,11 @@ std::string write_recipe(const RecipeConfig& c) {
   w.put("dataset", to_string(d.dataset));
   w.put_string("root", d.root);
   w.put("coarse_labels", d.coarse_labels);
-  if (d.train_split) w.put_string("train_split", *d.train_split);
-  if (d.eval_split) w.put_string("eval_split", *d.eval_split);
+  w.put("train_split", d.train_split);
+  w.put("eval_split", d.eval_split);
   w.put_string("csv_image_key", d.csv_image_key);
   w.put_string("csv_caption_key", d.csv_caption_key);
-  if (d.csv_separator) w.put_string("csv_separator", *d.csv_separator);
+  w.put("csv_separator", d.csv_separator);
   w.put("image_size", d.image_size);
   w.put("channels", d.channels);
   w.put("interpolation", to_string(d.interpolation));
@@ -183,7 +183,7 @@ std::string write_recipe(const RecipeConfig& c) {
   w.put("random_crop_padding", a.random_crop_padding);
   w.put("hflip", a.hflip);
   if (!a.color_jitter.empty()) w.put("color_jitter", format_list(a.color_jitter));
-  if (a.auto_augment) w.put_string("auto_augment", *a.auto_augment);
+  w.put("auto_augment", a.auto_augment);
   w.put("re_prob", a.re_prob);
   w.put("re_mode", to_string(a.re_mode));
   w.put("re_count", a.re_count);

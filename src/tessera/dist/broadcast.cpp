@@ -28,8 +28,10 @@ int64_t signature(const std::string& name, const at::Tensor& t) {
   return static_cast<int64_t>(h >> 1);
 }
 
-}  // namespace
 
+// Sends rank `root`'s `tensors` to every rank, in flat buckets of about bucket_bytes
+// (consecutive tensors of one dtype). Every rank passes tensors of the same shapes and
+// dtypes in the same order, on group.device().
 void broadcast_tensors(ProcessGroup& group, const std::vector<at::Tensor>& tensors, int64_t root,
                        int64_t bucket_bytes, const std::string& what) {
   TORCH_CHECK(bucket_bytes > 0, "broadcast_tensors: bucket_bytes must be positive, got ", bucket_bytes);
@@ -61,6 +63,9 @@ void broadcast_tensors(ProcessGroup& group, const std::vector<at::Tensor>& tenso
   }
 }
 
+// Checks that every rank has the same named tensors (names, dtypes and shapes, in
+// order) as rank 0; a rank whose replica differs throws a tessera::Error that names its
+// first differing tensor, and every other rank throws too, so none waits forever.
 void check_same_tensors(ProcessGroup& group, const std::vector<std::pair<std::string, at::Tensor>>& named) {
   const c10::Device device = group.device();
   at::Tensor count = at::tensor({static_cast<int64_t>(named.size())}, at::kLong).to(device);
@@ -100,6 +105,8 @@ void check_same_tensors(ProcessGroup& group, const std::vector<std::pair<std::st
                 fmt::format("{} rank(s) built a model that differs from rank 0's (see their errors)", differing));
   }
 }
+
+}  // namespace
 
 void broadcast_module(ProcessGroup& group, const torch::nn::Module& module, int64_t bucket_bytes) {
   std::vector<std::pair<std::string, at::Tensor>> named;

@@ -27,16 +27,17 @@ ClipLogits clip_logits_across_ranks(const at::Tensor& image_features, const at::
   TORCH_CHECK(image_features.dim() == 2 && image_features.sizes() == text_features.sizes(),
               "clip_logits_across_ranks: image and text features must both be (B, D), got ", image_features.sizes(),
               " and ", text_features.sizes());
-  // Where this rank's rows sit in the global batch.
-  const int64_t offset = gathered_offset(*group, image_features.size(0), "all-gather of CLIP row counts");
-  at::Tensor all_images, all_texts;
-  if (options.gather_with_grad()) {
-    all_images = all_gather_rows_with_grad(group, image_features, "all-gather of CLIP image features");
-    all_texts = all_gather_rows_with_grad(group, text_features, "all-gather of CLIP text features");
-  } else {
-    all_images = gather_keeping_local_grad(*group, image_features, offset, "all-gather of CLIP image features");
-    all_texts = gather_keeping_local_grad(*group, text_features, offset, "all-gather of CLIP text features");
-  }
+  // Where this rank's rows sit in the global batch: needed for its own rows only.
+  const bool needs_offset = options.local_loss() || !options.gather_with_grad();
+  const int64_t offset =
+      needs_offset ? gathered_offset(*group, image_features.size(0), "all-gather of CLIP row counts") : 0;
+  // Image and text features side by side, so that one collective moves both.
+  const int64_t dim = image_features.size(1);
+  const at::Tensor local = at::cat({image_features, text_features}, 1);  // (B_local, 2D)
+  const at::Tensor all = options.gather_with_grad()
+                             ? all_gather_rows_with_grad(group, local, "all-gather of CLIP features")
+                             : gather_keeping_local_grad(*group, local, offset, "all-gather of CLIP features");
+  const at::Tensor all_images = all.narrow(1, 0, dim), all_texts = all.narrow(1, dim, dim);
 
   ClipLogits out;
   const auto long_options = image_features.options().dtype(at::kLong);

@@ -40,6 +40,8 @@ at::Tensor pad_rows(const at::Tensor& t, int64_t rows) {
 
 // Drops the padding of a gathered (size * max_rows, ...) buffer.
 at::Tensor unpad(const at::Tensor& padded, const RowLayout& layout) {
+  const auto full = [&](int64_t n) { return n == layout.max_rows; };
+  if (std::all_of(layout.rows.begin(), layout.rows.end(), full)) return padded;  // nothing was padded
   std::vector<at::Tensor> parts;
   for (size_t r = 0; r < layout.rows.size(); ++r) {
     parts.push_back(padded.narrow(0, static_cast<int64_t>(r) * layout.max_rows, layout.rows[r]));

@@ -23,9 +23,10 @@ struct GradReducer::State {
   struct Bucket {
     std::vector<int64_t> slots;
     at::Tensor flat;      // the bucket's gradients, flattened one after another
+    int64_t bytes = 0;
     int64_t waiting = 0;  // slots not yet ready (this pass)
     Pending work;
-    bool issued = false;
+    std::string what;  // names the all-reduce in errors
   };
 
   std::mutex mutex;
@@ -58,10 +59,7 @@ struct GradReducer::State {
     while (next_to_issue < static_cast<int64_t>(buckets.size()) && buckets[next_to_issue].waiting == 0) {
       Bucket& b = buckets[next_to_issue];
       b.flat.mul_(inverse);  // DDP divides before the sum: the mean, with no overflow in fp16
-      b.work = group->all_reduce_sum(
-          b.flat, fmt::format("all-reduce of gradient bucket {} of {} ({} tensor{}, {:.2f} MB)", next_to_issue,
-                              buckets.size(), b.slots.size(), b.slots.size() == 1 ? "" : "s", b.flat.nbytes() / 1e6));
-      b.issued = true;
+      b.work = group->all_reduce_sum(b.flat, b.what);
       ++next_to_issue;
     }
   }
@@ -117,26 +115,24 @@ GradReducer::GradReducer(std::vector<std::pair<std::string, at::Tensor>> paramet
     TORCH_CHECK(param.device() == st.group->device(), "GradReducer: '", name, "' is on ", param.device(),
                 ", the process group works on ", st.group->device());
     const bool new_bucket =
-        st.buckets.empty() || bucket_info_.back().bytes >= options.bucket_bytes() ||
+        st.buckets.empty() || st.buckets.back().bytes >= options.bucket_bytes() ||
         st.slots[st.buckets.back().slots.front()].param.scalar_type() != param.scalar_type();
-    if (new_bucket) {
-      st.buckets.emplace_back();
-      bucket_info_.emplace_back();
-    }
+    if (new_bucket) st.buckets.emplace_back();
     State::Slot slot;
     slot.name = name;
     slot.param = param;
     slot.bucket = static_cast<int64_t>(st.buckets.size()) - 1;
-    slot.offset = bucket_info_.back().bytes / static_cast<int64_t>(param.element_size());
+    slot.offset = st.buckets.back().bytes / static_cast<int64_t>(param.element_size());
     st.buckets.back().slots.push_back(static_cast<int64_t>(st.slots.size()));
-    bucket_info_.back().names.push_back(name);
-    bucket_info_.back().bytes += static_cast<int64_t>(param.nbytes());
+    st.buckets.back().bytes += static_cast<int64_t>(param.nbytes());
     st.slots.push_back(std::move(slot));
   }
-  for (size_t b = 0; b < st.buckets.size(); ++b) {
-    const at::Tensor& first = st.slots[st.buckets[b].slots.front()].param;
-    st.buckets[b].flat = at::empty({bucket_info_[b].bytes / static_cast<int64_t>(first.element_size())},
-                                   first.options().requires_grad(false));
+  for (size_t i = 0; i < st.buckets.size(); ++i) {
+    State::Bucket& b = st.buckets[i];
+    const at::Tensor& first = st.slots[b.slots.front()].param;
+    b.flat = at::empty({b.bytes / static_cast<int64_t>(first.element_size())}, first.options().requires_grad(false));
+    b.what = fmt::format("all-reduce of gradient bucket {} of {} ({} tensor{}, {:.2f} MB)", i, st.buckets.size(),
+                         b.slots.size(), b.slots.size() == 1 ? "" : "s", b.bytes / 1e6);
   }
   // The hooks sit on each parameter's gradient accumulator, which the reducer keeps
   // alive: a parameter holds only a weak reference to it.
@@ -164,7 +160,6 @@ void GradReducer::prepare(bool sync) {
   for (auto& s : st.slots) s.ready = false;
   for (auto& b : st.buckets) {
     b.waiting = static_cast<int64_t>(b.slots.size());
-    b.issued = false;
     b.work = Pending{};
   }
 }
@@ -194,6 +189,8 @@ void GradReducer::finish() {
     }
   }
 }
+
+int64_t GradReducer::num_buckets() const { return static_cast<int64_t>(state_->buckets.size()); }
 
 int64_t GradReducer::issued_during_backward() const {
   std::lock_guard<std::mutex> lock(state_->mutex);

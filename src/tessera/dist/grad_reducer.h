@@ -46,11 +46,8 @@ class GradReducer {
   // (or from backward, when it shows while a bucket is issued).
   void finish();
 
-  struct BucketInfo {
-    std::vector<std::string> names;  // its parameters, in the order they sit in the buffer
-    int64_t bytes = 0;
-  };
-  const std::vector<BucketInfo>& buckets() const { return bucket_info_; }
+  // How many flat buckets the gradients go in.
+  int64_t num_buckets() const;
   // Buckets of the last sync pass that were issued from the gradient hooks, that is
   // while backward was still running, rather than by finish().
   int64_t issued_during_backward() const;
@@ -59,7 +56,6 @@ class GradReducer {
 
  private:
   std::shared_ptr<State> state_;
-  std::vector<BucketInfo> bucket_info_;
 };
 
 }  // namespace tessera::dist

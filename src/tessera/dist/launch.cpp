@@ -27,10 +27,6 @@ using Clock = std::chrono::steady_clock;
 volatile std::sig_atomic_t g_received_signal = 0;
 extern "C" void record_signal(int signal) { g_received_signal = signal; }
 
-// The variables a launch sets; inherited values of these are replaced.
-const char* const kJobVariables[] = {"RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR",
-                                     "MASTER_PORT"};
-
 int status_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
 std::string describe(int status) {
@@ -118,7 +114,6 @@ LaunchResult launch(const std::string& program, const std::vector<std::string>& 
     const size_t eq = entry.find('=');
     if (eq != std::string::npos) base_env[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
-  for (const char* name : kJobVariables) base_env.erase(name);
   for (const auto& [k, v] : options.extra_env) base_env[k] = v;
 
   std::vector<ExecArgs> execs;

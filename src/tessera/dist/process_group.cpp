@@ -124,7 +124,6 @@ std::shared_ptr<ProcessGroup> ProcessGroup::connect(const DistEnv& env, const Pr
 int64_t ProcessGroup::rank() const { return impl_->env.rank; }
 int64_t ProcessGroup::size() const { return impl_->env.world_size; }
 Backend ProcessGroup::backend() const { return impl_->options.backend; }
-std::chrono::milliseconds ProcessGroup::timeout() const { return impl_->options.timeout; }
 c10::Device ProcessGroup::device() const { return impl_->device; }
 
 template <typename Launch>

@@ -49,7 +49,6 @@ class Pending {
  public:
   Pending() = default;
   void wait();
-  bool empty() const { return !state_; }
 
   struct State;  // c10d's work handle and what to say when it fails (process_group.cpp)
 
@@ -71,7 +70,6 @@ class ProcessGroup {
   int64_t rank() const;
   int64_t size() const;
   Backend backend() const;
-  std::chrono::milliseconds timeout() const;
   // Where the tensors of collectives live: CPU for Gloo, cuda:<local_rank> for NCCL.
   c10::Device device() const;
 

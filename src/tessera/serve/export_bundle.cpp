@@ -39,17 +39,6 @@ struct Source {
   config::RecipeConfig recipe;
 };
 
-// The weights a run folder offers: last.safetensors, else its newest complete step checkpoint.
-fs::path run_weights(const fs::path& run_dir) {
-  const auto dir = run_dir / "checkpoints";
-  if (fs::exists(dir / "last.safetensors")) return dir / "last.safetensors";
-  const auto listed = train::listed_checkpoints(dir);
-  if (listed.empty()) {
-    throw Error(run_dir.string(), "has no checkpoint (checkpoints/last.safetensors or step-*.safetensors) to export");
-  }
-  return listed.front().weights;
-}
-
 // Where --ema finds the average next to `weights`.
 void choose_ema(Source& s) {
   const auto name = s.weights.filename().string();
@@ -81,7 +70,12 @@ Source resolve(const ExportOptions& o) {
       throw Error(o.source.string(), "not a run folder (no config.yaml); pass the folder `tessera train` created");
     }
     s.run_dir = o.source;
-    s.weights = run_weights(o.source);
+    const auto weights = train::run_weights(o.source);
+    if (!weights) {
+      throw Error(o.source.string(),
+                  "has no checkpoint (checkpoints/last.safetensors or step-*.safetensors) to export");
+    }
+    s.weights = *weights;
   } else {
     if (ends_with(o.source.filename().string(), kStateSuffix)) {
       throw Error(o.source.string(), "is a train state, not weights; pass the step-N.safetensors beside it");

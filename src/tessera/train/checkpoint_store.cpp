@@ -91,6 +91,13 @@ std::optional<LoadedCheckpoint> newest_complete_checkpoint(const fs::path& check
   return std::nullopt;
 }
 
+std::optional<std::filesystem::path> run_weights(const std::filesystem::path& run_dir) {
+  const auto last = run_dir / "checkpoints" / "last.safetensors";
+  if (std::filesystem::exists(last)) return last;
+  if (auto checkpoint = newest_complete_checkpoint(run_dir / "checkpoints")) return checkpoint->files.weights;
+  return std::nullopt;
+}
+
 std::vector<fs::path> remove_incomplete_checkpoints(const fs::path& checkpoints_dir) {
   std::vector<fs::path> removed;
   for (const auto& path : entries(checkpoints_dir)) {

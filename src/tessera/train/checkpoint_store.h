@@ -47,6 +47,10 @@ struct LoadedCheckpoint {
 // records, is skipped with a warning (it is not loaded).
 std::optional<LoadedCheckpoint> newest_complete_checkpoint(const std::filesystem::path& checkpoints_dir);
 
+// The weights a run folder offers: checkpoints/last.safetensors, else those of its newest
+// complete checkpoint; nullopt when it has neither.
+std::optional<std::filesystem::path> run_weights(const std::filesystem::path& run_dir);
+
 // Removes what a crash during a save leaves behind: temporaries ("*.tmp.*") and step
 // weights files without a state file. Returns the removed paths.
 std::vector<std::filesystem::path> remove_incomplete_checkpoints(const std::filesystem::path& checkpoints_dir);

@@ -19,4 +19,10 @@ struct ClipLossResult {
 ClipLossResult clip_loss(const at::Tensor& image_features, const at::Tensor& text_features,
                          const at::Tensor& logit_scale);
 
+// The same from logits already made: rows of `logits_per_image` (images x texts) and of
+// `logits_per_text` (texts x images) whose right column is `targets` (int64). Data-parallel
+// training passes the logits of this rank's rows against the gathered batch.
+ClipLossResult clip_loss_from_logits(const at::Tensor& logits_per_image, const at::Tensor& logits_per_text,
+                                     const at::Tensor& targets);
+
 }  // namespace tessera::train

@@ -7,12 +7,6 @@
 
 namespace tessera::train {
 
-ClipPart clip_part(const std::string& name) {
-  if (name == "logit_scale") return ClipPart::LogitScale;
-  if (name.rfind("visual.", 0) == 0) return ClipPart::Image;
-  return ClipPart::Text;  // token_embedding, positional_embedding, transformer.*, ln_final, text_projection
-}
-
 std::vector<ParamGroup> build_clip_param_groups(models::ClipImpl& clip, const config::OptimConfig& optim,
                                                 const config::ClipTrainConfig& c) {
   if (optim.layer_decay) {
@@ -24,22 +18,18 @@ std::vector<ParamGroup> build_clip_param_groups(models::ClipImpl& clip, const co
     if (!item.value().requires_grad()) continue;
     const std::string& name = item.key();
     const bool decayed = std::find(skip.begin(), skip.end(), name) == skip.end();
-    switch (clip_part(name)) {
-      case ClipPart::LogitScale:
-        add_to_group(groups, "logit_scale", name, item.value(), c.logit_scale_weight_decay, c.logit_scale_lr_scale,
-                     optim.lr_groups);
-        break;
-      case ClipPart::Image:
-        add_to_group(groups, decayed ? "image.decay" : "image.no_decay", name, item.value(),
-                     decayed ? c.image_weight_decay.value_or(optim.weight_decay) : 0.0, c.image_lr_scale,
-                     optim.lr_groups);
-        break;
-      case ClipPart::Text:
-        add_to_group(groups, decayed ? "text.decay" : "text.no_decay", name, item.value(),
-                     decayed ? c.text_weight_decay.value_or(optim.weight_decay) : 0.0, c.text_lr_scale,
-                     optim.lr_groups);
-        break;
+    if (name == "logit_scale") {
+      add_to_group(groups, "logit_scale", name, item.value(), c.logit_scale_weight_decay, c.logit_scale_lr_scale,
+                   optim.lr_groups);
+      continue;
     }
+    // The image tower is visual.*; the rest is the text tower (token_embedding,
+    // positional_embedding, transformer.*, ln_final, text_projection).
+    const bool image = name.rfind("visual.", 0) == 0;
+    const std::string tower = image ? "image" : "text";
+    const double weight_decay = (image ? c.image_weight_decay : c.text_weight_decay).value_or(optim.weight_decay);
+    add_to_group(groups, tower + (decayed ? ".decay" : ".no_decay"), name, item.value(), decayed ? weight_decay : 0.0,
+                 image ? c.image_lr_scale : c.text_lr_scale, optim.lr_groups);
   }
   return groups;
 }

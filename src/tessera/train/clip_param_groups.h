@@ -12,10 +12,6 @@
 
 namespace tessera::train {
 
-// Which of the three a CLIP parameter belongs to.
-enum class ClipPart { Image, Text, LogitScale };
-ClipPart clip_part(const std::string& param_name);
-
 // Groups labelled image.decay, image.no_decay, text.decay, text.no_decay, logit_scale
 // (extended by a matching optim.lr_groups glob, as for image models). Parameters that do
 // not require gradients (a locked image tower) are left out. optim.layer_decay has no

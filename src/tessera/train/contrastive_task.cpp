@@ -9,7 +9,6 @@
 
 #include "tessera/core/error.h"
 #include "tessera/core/precision.h"
-#include "tessera/dist/clip_gather.h"
 #include "tessera/train/clip_loss.h"
 #include "tessera/train/clip_param_groups.h"
 #include "tessera/train/mixup.h"
@@ -23,7 +22,9 @@ ContrastiveTask::ContrastiveTask(const config::RecipeConfig& config, models::Cli
                                  std::shared_ptr<const text::BpeTokenizer> tokenizer, c10::Device device)
     : model_config_(config.model),
       clip_config_(config.clip),
-      dist_config_(config.dist),
+      clip_gather_(dist::ClipGatherOptions()
+                       .local_loss(config.dist.clip_local_loss)
+                       .gather_with_grad(config.dist.clip_gather_with_grad)),
       clip_(std::move(clip)),
       tokenizer_(std::move(tokenizer)),
       device_(device),
@@ -69,26 +70,18 @@ TaskLoss ContrastiveTask::loss(const data::Batch& batch, int64_t micro_batch) {
   }
   // The loss in fp32 whatever the compute precision, as the classifiers'.
   const auto scale = clip_->logit_scale.exp();
-  if (!group_) {
-    auto r = clip_loss(image_features.to(at::kFloat), text_features.to(at::kFloat), scale);
-    return {r.loss,
-            {{"i2t_acc", r.image_to_text_acc}, {"t2i_acc", r.text_to_image_acc}, {"logit_scale", scale.detach()}}};
+  image_features = image_features.to(at::kFloat);
+  text_features = text_features.to(at::kFloat);
+  ClipLossResult r;
+  if (group_) {
+    // Against the features of every rank: the negatives are the global batch.
+    const auto logits = dist::clip_logits_across_ranks(image_features, text_features, scale, group_, clip_gather_);
+    r = clip_loss_from_logits(logits.logits_per_image, logits.logits_per_text, logits.targets);
+  } else {
+    r = clip_loss(image_features, text_features, scale);
   }
-  const auto logits = dist::clip_logits_across_ranks(image_features.to(at::kFloat), text_features.to(at::kFloat),
-                                                     scale, group_,
-                                                     dist::ClipGatherOptions()
-                                                         .local_loss(dist_config_.clip_local_loss)
-                                                         .gather_with_grad(dist_config_.clip_gather_with_grad));
-  const auto loss = (at::cross_entropy_loss(logits.logits_per_image, logits.targets) +
-                     at::cross_entropy_loss(logits.logits_per_text, logits.targets)) /
-                    2;
-  auto accuracy = [&](const at::Tensor& l) {
-    return l.detach().argmax(1).eq(logits.targets).to(at::kFloat).mean();
-  };
-  return {loss,
-          {{"i2t_acc", accuracy(logits.logits_per_image)},
-           {"t2i_acc", accuracy(logits.logits_per_text)},
-           {"logit_scale", scale.detach()}}};
+  return {r.loss,
+          {{"i2t_acc", r.image_to_text_acc}, {"t2i_acc", r.text_to_image_acc}, {"logit_scale", scale.detach()}}};
 }
 
 void ContrastiveTask::after_step() {

@@ -13,6 +13,7 @@
 
 #include <memory>
 
+#include "tessera/dist/clip_gather.h"
 #include "tessera/models/clip.h"
 #include "tessera/text/bpe_tokenizer.h"
 #include "tessera/train/task.h"
@@ -45,7 +46,7 @@ class ContrastiveTask : public Task {
  private:
   config::ModelConfig model_config_;
   config::ClipTrainConfig clip_config_;
-  config::DistConfig dist_config_;
+  dist::ClipGatherOptions clip_gather_;  // data-parallel runs: how the features are gathered
   models::Clip clip_;
   std::shared_ptr<const text::BpeTokenizer> tokenizer_;
   c10::Device device_;

@@ -24,10 +24,10 @@ class DistillationTask : public ClassificationTask {
   std::vector<Metric> take_epoch_stats(int64_t steps, int64_t images) override;
   std::vector<std::string> describe() const override;
 
+ private:
   // The teacher's logits (B, classes) for `images`: inference mode, eval mode, autocast.
   at::Tensor teacher_logits(const at::Tensor& images);
 
- private:
   models::ImageClassifier teacher_;
   DistillationOptions options_;
   double teacher_seconds_ = 0.0;  // since the last take_epoch_stats

@@ -33,16 +33,6 @@ void TopkCounter::add(const at::Tensor& logits, const at::Tensor& labels) {
   samples += labels.size(0);
 }
 
-void TopkCounter::sum_over(dist::ProcessGroup& group) {
-  const auto all = group.sum({loss_sum, static_cast<double>(top1), static_cast<double>(top5),
-                              static_cast<double>(samples)},
-                             "the evaluation counts");
-  loss_sum = all[0];
-  top1 = static_cast<int64_t>(all[1]);
-  top5 = static_cast<int64_t>(all[2]);
-  samples = static_cast<int64_t>(all[3]);
-}
-
 EvalResult TopkCounter::result() const {
   EvalResult r;
   r.samples = samples;
@@ -90,14 +80,19 @@ EvalResult evaluate(models::ImageClassifierImpl& model, data::Loader& loader, c1
   model.train(was_training);
   data::log_bad_samples(loader, "evaluation");
   if (group != nullptr) {
-    counter.sum_over(*group);
-    // (A rank whose shard is empty saw no batch, so cannot tell whether the model has two heads.)
-    const auto heads = group->sum({static_cast<double>(correct_cls), static_cast<double>(correct_dist),
-                                   distilled ? 1.0 : 0.0},
-                                  "the evaluation counts of each head");
-    correct_cls = static_cast<int64_t>(heads[0]);
-    correct_dist = static_cast<int64_t>(heads[1]);
-    distilled = heads[2] > 0;
+    // Every rank's counts, in one collective. (A rank whose shard is empty saw no batch,
+    // so cannot tell whether the model has two heads.)
+    const auto all = group->sum({counter.loss_sum, static_cast<double>(counter.top1), static_cast<double>(counter.top5),
+                                 static_cast<double>(counter.samples), static_cast<double>(correct_cls),
+                                 static_cast<double>(correct_dist), distilled ? 1.0 : 0.0},
+                                "the evaluation counts");
+    counter.loss_sum = all[0];
+    counter.top1 = static_cast<int64_t>(all[1]);
+    counter.top5 = static_cast<int64_t>(all[2]);
+    counter.samples = static_cast<int64_t>(all[3]);
+    correct_cls = static_cast<int64_t>(all[4]);
+    correct_dist = static_cast<int64_t>(all[5]);
+    distilled = all[6] > 0;
   }
   EvalResult r = counter.result();
   if (distilled) {

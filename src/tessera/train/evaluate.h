@@ -43,8 +43,6 @@ struct TopkCounter {
   int64_t samples = 0;
 
   void add(const at::Tensor& logits, const at::Tensor& labels);
-  // Adds the other ranks' counts (data-parallel evaluation: each rank saw its shard).
-  void sum_over(dist::ProcessGroup& group);
   // samples, mean loss, and metrics top1, top5 (fractions).
   EvalResult result() const;
 };

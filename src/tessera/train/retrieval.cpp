@@ -42,14 +42,11 @@ std::vector<Metric> retrieval_metrics(const at::Tensor& image_embeddings, const 
               " and ", text_embeddings.sizes());
   const auto images = image_embeddings.to(at::kFloat), texts = text_embeddings.to(at::kFloat);
   const auto i2t = pair_ranks(images, texts), t2i = pair_ranks(texts, images);
-  std::vector<Metric> metrics = {{"retrieval_r1", 0.0}};
+  auto recall_at = [](const at::Tensor& ranks, int64_t k) { return ranks.lt(k).to(at::kDouble).mean().item<double>(); };
+  std::vector<Metric> metrics = {{"retrieval_r1", (recall_at(i2t, 1) + recall_at(t2i, 1)) / 2}};
   for (const auto& [direction, ranks] : {std::pair{"i2t", i2t}, std::pair{"t2i", t2i}}) {
-    for (int64_t k : kRecallAt) {
-      metrics.push_back({std::string(direction) + "_r" + std::to_string(k),
-                         ranks.lt(k).to(at::kDouble).mean().item<double>()});
-    }
+    for (int64_t k : kRecallAt) metrics.push_back({std::string(direction) + "_r" + std::to_string(k), recall_at(ranks, k)});
   }
-  metrics[0].value = (metrics[1].value + metrics[1 + kRecallAt.size()].value) / 2;
   return metrics;
 }
 
@@ -65,6 +62,7 @@ EvalResult evaluate_retrieval(models::ClipImpl& clip, const text::BpeTokenizer& 
   std::vector<at::Tensor> images, texts;
   double loss_sum = 0.0;
   int64_t samples = 0;
+  const at::Tensor scale = clip.logit_scale.exp().to(at::kFloat);
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
     auto pixels = batch->images.to(device, /*non_blocking=*/true);
@@ -78,7 +76,7 @@ EvalResult evaluate_retrieval(models::ClipImpl& clip, const text::BpeTokenizer& 
     image_features = image_features.to(at::kFloat);
     text_features = text_features.to(at::kFloat);
     const int64_t b = image_features.size(0);
-    loss_sum += clip_loss(image_features, text_features, clip.logit_scale.exp().to(at::kFloat)).loss.item<double>() * b;
+    loss_sum += clip_loss(image_features, text_features, scale).loss.item<double>() * b;
     samples += b;
     images.push_back(image_features.cpu());
     texts.push_back(text_features.cpu());
@@ -89,12 +87,14 @@ EvalResult evaluate_retrieval(models::ClipImpl& clip, const text::BpeTokenizer& 
   auto all_images = images.empty() ? at::zeros({0, dim}) : at::cat(images);
   auto all_texts = texts.empty() ? at::zeros({0, dim}) : at::cat(texts);
   if (group != nullptr) {
-    const auto sums = group->sum({loss_sum, static_cast<double>(samples)}, "the retrieval loss");
-    loss_sum = sums[0];
-    samples = static_cast<int64_t>(sums[1]);
-    // Image i and caption i stay a pair: both are gathered in the same rank order.
-    all_images = dist::all_gather_rows(*group, all_images.to(group->device()), "the image embeddings").cpu();
-    all_texts = dist::all_gather_rows(*group, all_texts.to(group->device()), "the caption embeddings").cpu();
+    loss_sum = group->sum({loss_sum}, "the retrieval loss")[0];
+    // Image i and caption i side by side, so they stay a pair: one gather of both.
+    const auto pairs = dist::all_gather_rows(*group, at::cat({all_images, all_texts}, 1).to(group->device()),
+                                             "the image and caption embeddings")
+                           .cpu();
+    all_images = pairs.narrow(1, 0, dim);
+    all_texts = pairs.narrow(1, dim, dim);
+    samples = all_images.size(0);
   }
   EvalResult r;
   r.samples = samples;

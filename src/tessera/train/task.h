@@ -51,7 +51,8 @@ class Task {
   virtual TaskLoss loss(const data::Batch& batch, int64_t micro_batch) = 0;
   // After each optimizer step that was taken (CLIP clamps its logit scale).
   virtual void after_step() {}
-  // Evaluates `model` (model() or a twin) over `loader`; restores its mode.
+  // Evaluates `model` (model() or a twin) over `loader`; restores its module-wide mode
+  // (the trainer calls train_mode() afterwards, which re-freezes a locked tower).
   virtual EvalResult evaluate(torch::nn::Module& model, data::Loader& loader) = 0;
   // Time spent outside the trained model since the last call (the distillation teacher),
   // for the epoch's throughput line; `steps` and `images` are the epoch's.

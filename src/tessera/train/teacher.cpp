@@ -11,6 +11,7 @@
 #include "tessera/models/pretrained.h"
 #include "tessera/models/registry.h"
 #include "tessera/train/checkpoint_store.h"
+#include "tessera/train/task_factory.h"
 
 namespace tessera::train {
 
@@ -19,15 +20,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kKey = "distill.teacher_weights";
-
-// A run folder's weights: the final ones, else those of its newest complete checkpoint.
-fs::path run_weights(const fs::path& run) {
-  const auto last = run / "checkpoints" / "last.safetensors";
-  if (fs::exists(last)) return last;
-  if (auto checkpoint = newest_complete_checkpoint(run / "checkpoints")) return checkpoint->files.weights;
-  throw Error(kKey, run.string() + " is a run folder without weights (no checkpoints/last.safetensors and no " +
-                        "complete step checkpoint); let the teacher's run finish first");
-}
 
 // The model section a bundle's tessera.json records (the recipe's keys, as JSON, which is
 // also YAML: the recipe loader checks it).
@@ -53,7 +45,12 @@ TeacherSource resolve_teacher(const config::DistillConfig& distill) {
   TeacherSource source;
   if (fs::is_directory(where) && fs::exists(where / "config.yaml")) {
     source.model = distill.teacher ? *distill.teacher : config::load((where / "config.yaml").string()).model;
-    source.weights = run_weights(where);
+    const auto weights = run_weights(where);
+    if (!weights) {
+      throw Error(kKey, where.string() + " is a run folder without weights (no checkpoints/last.safetensors and no " +
+                            "complete step checkpoint); let the teacher's run finish first");
+    }
+    source.weights = *weights;
     source.origin = "run " + where.string();
   } else if (fs::is_directory(where) && fs::exists(where / "tessera.json")) {
     source.model = distill.teacher ? *distill.teacher : bundle_model(where);
@@ -81,7 +78,7 @@ models::ImageClassifier load_teacher(const config::DistillConfig& distill, const
   auto source = resolve_teacher(distill);
   if (!source.model.num_classes) source.model.num_classes = student.num_classes;
   if (!source.model.in_chans) source.model.in_chans = student.in_chans;
-  if (models::find_model(source.model.name).family == "clip") {
+  if (is_clip(source.model)) {
     throw Error("distill.teacher", "a CLIP model cannot be a distillation teacher here (an image classifier is needed)");
   }
   auto teacher = models::create(source.model);

@@ -32,7 +32,7 @@ struct TrainProgress {
   int64_t batches_in_epoch = 0;  // loader batches consumed in it (micro-batches under accumulation)
   int64_t steps_in_epoch = 0;    // optimizer steps taken in it
   double epoch_loss_sum = 0.0;   // sum of those steps' losses (the epoch's train loss)
-  double best_top1 = -1.0;       // best eval top-1 so far; -1 before the first evaluation
+  double best_top1 = -1.0;       // best eval score so far (top-1; CLIP: retrieval_r1); -1 before the first evaluation
   int64_t nonfinite_in_a_row = 0;
   int64_t metrics_rows = 0;      // rows written to metrics.jsonl: a resume drops the rows after them
 };

@@ -98,7 +98,7 @@ Trainer::Trainer(const config::RecipeConfig& config, std::unique_ptr<Task> task,
     reducer_ = std::make_unique<dist::GradReducer>(std::move(named_trained), group_,
                                                    dist::GradReducerOptions().bucket_bytes(bucket_bytes));
     task_->set_process_group(group_);
-    const size_t buckets = reducer_->buckets().size();
+    const int64_t buckets = reducer_->num_buckets();
     spdlog::info("data parallel: {} processes ({}), gradients all-reduced in {} bucket{} of up to {:g} MB, "
                  "global batch {} ({} per process)",
                  group_->size(), dist::backend_name(group_->backend()), buckets, buckets == 1 ? "" : "s",
@@ -222,9 +222,14 @@ std::optional<double> Trainer::train_step(double lr, int64_t& images) {
     if (reducer_) reducer_->prepare(/*sync=*/micro + 1 == accum);
     const auto output = task_->loss(*batch, progress_.step * accum + micro);
     const auto& loss = output.loss;
-    const double value = loss.item<double>();
+    // The loss and the task's metrics reach the host in one copy (one device sync).
+    std::vector<at::Tensor> scalars = {loss.detach().to(at::kDouble)};
+    for (const auto& metric : output.metrics) scalars.push_back(metric.second.detach().to(at::kDouble));
+    const at::Tensor host = at::stack(scalars).cpu();
+    const double* values = host.const_data_ptr<double>();
+    const double value = values[0];
     for (size_t i = 0; i < output.metrics.size(); ++i) {
-      const double v = output.metrics[i].second.item<double>() / static_cast<double>(accum);
+      const double v = values[i + 1] / static_cast<double>(accum);
       if (micro == 0) {
         step_metrics_.emplace_back(output.metrics[i].first, v);
       } else {
@@ -444,7 +449,7 @@ TrainSummary Trainer::fit() {
   }
   summary.epochs = p.epoch;
   summary.steps = p.step;
-  summary.best_top1 = std::max(0.0, p.best_top1);
+  summary.best_score = std::max(0.0, p.best_top1);
   summary.train_seconds = seconds_since(started);
   summary.images_per_second = summary.train_seconds > 0 ? images_total / summary.train_seconds : 0.0;
   if (c.checkpoint.save_last && !summary.stopped_by_signal) {

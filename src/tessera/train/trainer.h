@@ -37,7 +37,7 @@ namespace tessera::train {
 struct TrainSummary {
   EvalResult final_eval;      // of the last epoch
   std::optional<EvalResult> final_ema_eval;  // of the EMA weights, when train.ema is on
-  double best_top1 = 0.0;     // best evaluated score (EvalResult::score: top-1 for classifiers) over the run, resumed runs included
+  double best_score = 0.0;    // best evaluated score (EvalResult::score: top-1 for classifiers) over the run, resumed runs included
   std::vector<Metric> task_stats;  // the last epoch's (the distillation teacher's time)
   int64_t epochs = 0;         // epochs completed
   int64_t steps = 0;          // optimizer steps taken (resumed runs: counted from the start)
